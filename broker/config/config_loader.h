@@ -1,0 +1,38 @@
+// Loading a broker configuration: YAML text or file into a validated
+// certbroker.config.v1.BrokerConfig. Validation here covers the document
+// itself (required fields, names, references, ranges); reading the PEM files
+// it names is the policy compiler's job.
+#ifndef CERTBROKER_BROKER_CONFIG_CONFIG_LOADER_H_
+#define CERTBROKER_BROKER_CONFIG_CONFIG_LOADER_H_
+
+#include <string>
+#include "absl/strings/string_view.h"
+
+#include "absl/status/statusor.h"
+#include "certbroker/config/v1/config.pb.h"
+
+namespace certbroker::config {
+
+using BrokerConfig = ::certbroker::config::v1::BrokerConfig;
+
+// ParseConfig parses and validates YAML `text`. `source` names it in errors.
+// Fails with INVALID_ARGUMENT "SOURCE[:LINE:COLUMN]: FIELD.PATH: problem".
+absl::StatusOr<BrokerConfig> ParseConfig(absl::string_view text,
+                                         absl::string_view source);
+
+// LoadConfigFile reads `path` and calls ParseConfig. Fails as ReadFile does
+// when the file cannot be read.
+absl::StatusOr<BrokerConfig> LoadConfigFile(const std::string& path);
+
+// ValidateConfig checks what the schema cannot: required fields, unique and
+// well-formed names, references between sections, host patterns, ports and
+// limits. Errors name `source` and the field path.
+absl::Status ValidateConfig(const BrokerConfig& config, absl::string_view source);
+
+// Effective limits and TTLs, with the documented defaults applied.
+uint32_t MaxChainLength(const BrokerConfig& config);
+uint32_t MaxMessageBytes(const BrokerConfig& config);
+
+}  // namespace certbroker::config
+
+#endif  // CERTBROKER_BROKER_CONFIG_CONFIG_LOADER_H_

@@ -1,0 +1,113 @@
+// Parsing and describing X.509 certificates with BoringSSL.
+#include "broker/x509/certificate.h"
+
+#include <cstdint>
+
+#include "absl/status/status.h"
+#include "absl/strings/escaping.h"
+#include "absl/strings/str_cat.h"
+
+namespace certbroker::x509 {
+namespace {
+
+absl::Time Asn1TimeToAbsl(const ASN1_TIME* time) {
+  // BoringSSL of this vintage has no ASN1_TIME_to_posix; the difference from
+  // the epoch gives the same answer.
+  bssl::UniquePtr<ASN1_TIME> epoch(ASN1_TIME_set(nullptr, 0));
+  int days = 0;
+  int seconds = 0;
+  if (epoch == nullptr || time == nullptr ||
+      !ASN1_TIME_diff(&days, &seconds, epoch.get(), time)) {
+    ERR_clear_error();
+    return absl::InfinitePast();
+  }
+  return absl::FromUnixSeconds(int64_t{days} * 86400 + seconds);
+}
+
+std::string NameToString(const X509_NAME* name) {
+  bssl::UniquePtr<BIO> bio(BIO_new(BIO_s_mem()));
+  if (bio == nullptr ||
+      X509_NAME_print_ex(bio.get(), name, 0, XN_FLAG_RFC2253) < 0) {
+    ERR_clear_error();
+    return "<unprintable name>";
+  }
+  const uint8_t* data = nullptr;
+  size_t length = 0;
+  BIO_mem_contents(bio.get(), &data, &length);
+  return std::string(reinterpret_cast<const char*>(data), length);
+}
+
+}  // namespace
+
+absl::StatusOr<bssl::UniquePtr<X509>> ParseDerCertificate(absl::string_view der) {
+  if (der.empty()) return absl::InvalidArgumentError("empty certificate");
+  const uint8_t* cursor = reinterpret_cast<const uint8_t*>(der.data());
+  const uint8_t* end = cursor + der.size();
+  bssl::UniquePtr<X509> certificate(
+      d2i_X509(nullptr, &cursor, static_cast<long>(der.size())));
+  if (certificate == nullptr) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("not a DER certificate (", DrainErrorQueue(), ")"));
+  }
+  if (cursor != end) {
+    return absl::InvalidArgumentError(absl::StrCat(
+        "trailing bytes after the certificate (", end - cursor, " bytes)"));
+  }
+  return certificate;
+}
+
+std::string CertificateToDer(const X509* certificate) {
+  uint8_t* der = nullptr;
+  // i2d_X509 takes a non-const pointer in this BoringSSL but only reads.
+  int length = i2d_X509(const_cast<X509*>(certificate), &der);
+  if (length <= 0) {
+    ERR_clear_error();
+    return std::string();
+  }
+  bssl::UniquePtr<uint8_t> owned(der);
+  return std::string(reinterpret_cast<const char*>(der),
+                     static_cast<size_t>(length));
+}
+
+std::string SubjectName(const X509* certificate) {
+  return NameToString(X509_get_subject_name(certificate));
+}
+
+std::string IssuerName(const X509* certificate) {
+  return NameToString(X509_get_issuer_name(certificate));
+}
+
+absl::Time NotBefore(const X509* certificate) {
+  return Asn1TimeToAbsl(X509_get0_notBefore(certificate));
+}
+
+absl::Time NotAfter(const X509* certificate) {
+  return Asn1TimeToAbsl(X509_get0_notAfter(certificate));
+}
+
+std::string Sha256Fingerprint(const X509* certificate) {
+  std::string der = CertificateToDer(certificate);
+  uint8_t digest[SHA256_DIGEST_LENGTH];
+  SHA256(reinterpret_cast<const uint8_t*>(der.data()), der.size(), digest);
+  return absl::BytesToHexString(
+      absl::string_view(reinterpret_cast<const char*>(digest), sizeof(digest)));
+}
+
+std::string DescribeCertificate(size_t index, const X509* certificate) {
+  return absl::StrCat("certificate ", index, " (", SubjectName(certificate),
+                      ")");
+}
+
+std::string DrainErrorQueue() {
+  std::string text;
+  uint32_t error;
+  while ((error = ERR_get_error()) != 0) {
+    char buffer[256];
+    ERR_error_string_n(error, buffer, sizeof(buffer));
+    if (!text.empty()) text += "; ";
+    text += buffer;
+  }
+  return text.empty() ? "no details" : text;
+}
+
+}  // namespace certbroker::x509

@@ -1,0 +1,52 @@
+// Certificates as the broker handles them: parsed from DER with strict
+// checks, and the facts about them the broker reports (subject, validity,
+// fingerprint).
+#ifndef CERTBROKER_BROKER_X509_CERTIFICATE_H_
+#define CERTBROKER_BROKER_X509_CERTIFICATE_H_
+
+#include <string>
+#include "absl/strings/string_view.h"
+#include <vector>
+
+#include "absl/status/statusor.h"
+#include "absl/time/time.h"
+#include "broker/x509/boringssl.h"
+
+namespace certbroker::x509 {
+
+using CertificateList = std::vector<bssl::UniquePtr<X509>>;
+
+// ParseDerCertificate parses one DER certificate. Fails with INVALID_ARGUMENT
+// ("not a DER certificate", "trailing bytes after the certificate") when
+// `der` is not exactly one well-formed certificate.
+absl::StatusOr<bssl::UniquePtr<X509>> ParseDerCertificate(absl::string_view der);
+
+// CertificateToDer returns the DER encoding of `certificate`; empty only if
+// BoringSSL cannot encode it, which does not happen for parsed certificates.
+std::string CertificateToDer(const X509* certificate);
+
+// SubjectName returns `certificate`'s subject as a one-line RFC 2253 string,
+// for details and logs ("CN=api.example.com,O=Example").
+std::string SubjectName(const X509* certificate);
+
+// IssuerName is SubjectName for the issuer.
+std::string IssuerName(const X509* certificate);
+
+// NotBefore and NotAfter return `certificate`'s validity bounds.
+absl::Time NotBefore(const X509* certificate);
+absl::Time NotAfter(const X509* certificate);
+
+// Sha256Fingerprint returns the lowercase hex SHA-256 of `certificate`'s DER.
+std::string Sha256Fingerprint(const X509* certificate);
+
+// DescribeCertificate returns "certificate N (SUBJECT)", the way details
+// refer to a certificate of a chain.
+std::string DescribeCertificate(size_t index, const X509* certificate);
+
+// DrainErrorQueue returns BoringSSL's queued errors as text and clears the
+// queue. For logs and details only; never branch on it.
+std::string DrainErrorQueue();
+
+}  // namespace certbroker::x509
+
+#endif  // CERTBROKER_BROKER_X509_CERTIFICATE_H_

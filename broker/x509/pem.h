@@ -1,0 +1,38 @@
+// PEM files of certificates and private keys, read strictly: every block must
+// parse, and errors name the source and the block's position.
+#ifndef CERTBROKER_BROKER_X509_PEM_H_
+#define CERTBROKER_BROKER_X509_PEM_H_
+
+#include <string>
+#include "absl/strings/string_view.h"
+
+#include "absl/status/statusor.h"
+#include "broker/x509/boringssl.h"
+#include "broker/x509/certificate.h"
+
+namespace certbroker::x509 {
+
+// ParsePemCertificates parses every PEM block of `pem` as a certificate, in
+// order. Text outside blocks is ignored (bundles often carry comments).
+// Fails with INVALID_ARGUMENT naming `source` and the block number (from 1)
+// when a block is truncated, is not a CERTIFICATE, or does not parse, and
+// when there is no block at all.
+absl::StatusOr<CertificateList> ParsePemCertificates(absl::string_view pem,
+                                                     absl::string_view source);
+
+// ParsePemPrivateKey parses the single unencrypted private key in `pem`
+// (PKCS#8 "PRIVATE KEY", "RSA PRIVATE KEY" or "EC PRIVATE KEY"). Fails with
+// INVALID_ARGUMENT naming `source` when there is none, more than one, or it
+// is encrypted.
+absl::StatusOr<bssl::UniquePtr<EVP_PKEY>> ParsePemPrivateKey(
+    absl::string_view pem, absl::string_view source);
+
+// CertificateToPem returns `certificate` as one PEM block.
+std::string CertificateToPem(const X509* certificate);
+
+// PrivateKeyToPem returns `key` as a PKCS#8 "PRIVATE KEY" PEM block.
+std::string PrivateKeyToPem(const EVP_PKEY* key);
+
+}  // namespace certbroker::x509
+
+#endif  // CERTBROKER_BROKER_X509_PEM_H_
