@@ -1,0 +1,74 @@
+// Loading and checking client certificates with their private keys.
+#include "broker/policy/client_certificate.h"
+
+#include "absl/status/status.h"
+#include "absl/strings/str_cat.h"
+#include "broker/x509/keys.h"
+#include "broker/x509/pem.h"
+
+namespace certbroker::policy {
+namespace {
+
+std::string NameDer(const X509_NAME* name) {
+  uint8_t* der = nullptr;
+  int length = i2d_X509_NAME(const_cast<X509_NAME*>(name), &der);
+  if (length <= 0) {
+    ERR_clear_error();
+    return std::string();
+  }
+  bssl::UniquePtr<uint8_t> owned(der);
+  return std::string(reinterpret_cast<const char*>(der),
+                     static_cast<size_t>(length));
+}
+
+}  // namespace
+
+bool ClientCertificate::IsIssuedByAnyOf(
+    const std::vector<std::string>& issuer_names) const {
+  for (const auto& certificate : chain) {
+    std::string issuer = NameDer(X509_get_issuer_name(certificate.get()));
+    for (const std::string& acceptable : issuer_names) {
+      if (issuer == acceptable) return true;
+    }
+  }
+  return false;
+}
+
+absl::StatusOr<std::shared_ptr<const ClientCertificate>> MakeClientCertificate(
+    std::string id, absl::string_view chain_pem, absl::string_view chain_source,
+    absl::string_view key_pem, absl::string_view key_source, bool exportable,
+    absl::string_view where) {
+  auto fail = [&](absl::string_view what) {
+    return absl::InvalidArgumentError(absl::StrCat(where, ": ", what));
+  };
+  auto chain = x509::ParsePemCertificates(chain_pem, chain_source);
+  if (!chain.ok()) return fail(chain.status().message());
+  auto key = x509::ParsePemPrivateKey(key_pem, key_source);
+  if (!key.ok()) return fail(key.status().message());
+
+  auto loaded = std::make_shared<ClientCertificate>();
+  loaded->id = std::move(id);
+  loaded->chain = std::move(chain).value();
+  loaded->key = std::move(key).value();
+  loaded->exportable = exportable;
+  X509* leaf = loaded->chain.front().get();
+  if (!x509::KeyMatchesCertificate(leaf, loaded->key.get())) {
+    return fail(absl::StrCat("the private key in ", key_source,
+                             " does not match the leaf certificate (",
+                             x509::SubjectName(leaf), ") in ", chain_source));
+  }
+  if ((X509_get_extension_flags(leaf) & EXFLAG_XKUSAGE) != 0 &&
+      (X509_get_extended_key_usage(leaf) & XKU_SSL_CLIENT) == 0) {
+    return fail(absl::StrCat("the leaf certificate (", x509::SubjectName(leaf),
+                             ") has an extended key usage that does not allow "
+                             "clientAuth"));
+  }
+  for (const auto& certificate : loaded->chain) {
+    loaded->chain_der.push_back(x509::CertificateToDer(certificate.get()));
+  }
+  loaded->not_before = x509::NotBefore(leaf);
+  loaded->not_after = x509::NotAfter(leaf);
+  return std::shared_ptr<const ClientCertificate>(std::move(loaded));
+}
+
+}  // namespace certbroker::policy

@@ -1,0 +1,201 @@
+// Compiling a configuration into a PolicySnapshot.
+#include "broker/policy/policy_snapshot.h"
+
+#include <map>
+
+#include "absl/status/status.h"
+#include "absl/strings/ascii.h"
+#include "absl/strings/escaping.h"
+#include "absl/strings/str_cat.h"
+#include "broker/common/file.h"
+#include "broker/common/host_name.h"
+#include "broker/common/status_macros.h"
+#include "broker/x509/pem.h"
+
+namespace certbroker::policy {
+namespace {
+
+using ::certbroker::config::v1::ServerValidation;
+
+// Digest accumulates the configuration and file contents into the version.
+class Digest {
+ public:
+  Digest() { SHA256_Init(&context_); }
+  void Add(absl::string_view label, absl::string_view data) {
+    uint64_t sizes[2] = {label.size(), data.size()};
+    SHA256_Update(&context_, sizes, sizeof(sizes));
+    SHA256_Update(&context_, label.data(), label.size());
+    SHA256_Update(&context_, data.data(), data.size());
+  }
+  std::string Hex16() {
+    uint8_t digest[SHA256_DIGEST_LENGTH];
+    SHA256_Final(digest, &context_);
+    return absl::BytesToHexString(
+        absl::string_view(reinterpret_cast<const char*>(digest), 8));
+  }
+
+ private:
+  SHA256_CTX context_;
+};
+
+// Loader reads the files a configuration names, for one compilation.
+class Loader {
+ public:
+  Loader(std::string base_dir, absl::string_view source, Digest& digest)
+      : base_dir_(std::move(base_dir)), source_(source), digest_(digest) {}
+
+  std::string Resolve(const std::string& path) const {
+    if (path.empty() || path[0] == '/' || base_dir_.empty()) return path;
+    return absl::StrCat(base_dir_, "/", path);
+  }
+
+  absl::StatusOr<std::string> Read(const std::string& field_path,
+                                   const std::string& path) {
+    std::string resolved = Resolve(path);
+    auto contents = ReadFile(resolved);
+    if (!contents.ok()) {
+      return absl::InvalidArgumentError(absl::StrCat(
+          source_, ": ", field_path, ": ", contents.status().message()));
+    }
+    digest_.Add(resolved, *contents);
+    return contents;
+  }
+
+  absl::string_view source() const { return source_; }
+
+ private:
+  std::string base_dir_;
+  absl::string_view source_;
+  Digest& digest_;
+};
+
+absl::StatusOr<x509::CertificateList> LoadBundle(const config::v1::TrustBundle& bundle,
+                                                 size_t index, Loader& loader) {
+  std::string path = absl::StrCat("trust_bundles[", index, "] (", bundle.name(), ")");
+  std::string text = bundle.pem();
+  std::string origin = path + ".pem";
+  if (bundle.source_case() == config::v1::TrustBundle::kPemFile) {
+    CB_ASSIGN_OR_RETURN(text, loader.Read(path + ".pem_file", bundle.pem_file()));
+    origin = loader.Resolve(bundle.pem_file());
+  }
+  auto roots = x509::ParsePemCertificates(text, origin);
+  if (!roots.ok()) {
+    return absl::InvalidArgumentError(absl::StrCat(loader.source(), ": ", path,
+                                                   ": ", roots.status().message()));
+  }
+  return roots;
+}
+
+absl::StatusOr<std::shared_ptr<const ClientCertificate>> LoadCertificate(
+    const config::v1::Certificate& certificate, size_t index, Loader& loader) {
+  std::string path = absl::StrCat("certificates[", index, "] (", certificate.id(), ")");
+  CB_ASSIGN_OR_RETURN(std::string chain,
+                      loader.Read(path + ".chain_pem_file", certificate.chain_pem_file()));
+  CB_ASSIGN_OR_RETURN(std::string key,
+                      loader.Read(path + ".key_pem_file", certificate.key_pem_file()));
+  return MakeClientCertificate(certificate.id(), chain,
+                               loader.Resolve(certificate.chain_pem_file()), key,
+                               loader.Resolve(certificate.key_pem_file()),
+                               certificate.exportable(),
+                               absl::StrCat(loader.source(), ": ", path));
+}
+
+::certbroker::v1::ValidationMode ApiMode(ServerValidation::Mode mode) {
+  switch (mode) {
+    case ServerValidation::AGENT:
+      return ::certbroker::v1::AGENT;
+    case ServerValidation::BOTH:
+      return ::certbroker::v1::BOTH;
+    default:
+      return ::certbroker::v1::BROKER;
+  }
+}
+
+absl::Duration ToDuration(const google::protobuf::Duration& duration) {
+  return absl::Seconds(duration.seconds()) + absl::Nanoseconds(duration.nanos());
+}
+
+}  // namespace
+
+absl::StatusOr<std::shared_ptr<const PolicySnapshot>> CompilePolicy(
+    const config::BrokerConfig& config, const std::string& base_dir,
+    absl::string_view source) {
+  CB_RETURN_IF_ERROR(config::ValidateConfig(config, source));
+  Digest digest;
+  std::string serialized;
+  config.SerializeToString(&serialized);
+  digest.Add("config", serialized);
+  Loader loader(base_dir, source, digest);
+
+  std::map<std::string, x509::CertificateList> bundles;
+  for (int i = 0; i < config.trust_bundles_size(); ++i) {
+    CB_ASSIGN_OR_RETURN(bundles[config.trust_bundles(i).name()],
+                        LoadBundle(config.trust_bundles(i), i, loader));
+  }
+  std::map<std::string, std::shared_ptr<const ClientCertificate>> certificates;
+  for (int i = 0; i < config.certificates_size(); ++i) {
+    CB_ASSIGN_OR_RETURN(certificates[config.certificates(i).id()],
+                        LoadCertificate(config.certificates(i), i, loader));
+  }
+
+  std::shared_ptr<PolicySnapshot> snapshot(new PolicySnapshot());
+  snapshot->max_chain_length_ = config::MaxChainLength(config);
+  snapshot->max_message_bytes_ = config::MaxMessageBytes(config);
+  if (config.has_default_cache_ttl()) {
+    snapshot->default_cache_ttl_ = ToDuration(config.default_cache_ttl());
+  }
+  // One trust store per distinct list of bundle names.
+  std::map<std::vector<std::string>, std::shared_ptr<const validation::TrustStore>>
+      stores;
+  for (int i = 0; i < config.rules_size(); ++i) {
+    const auto& rule = config.rules(i);
+    CompiledRule compiled;
+    compiled.name = rule.name();
+    for (const std::string& host : rule.match().hosts()) {
+      compiled.hosts.push_back(NormalizeHost(host));
+    }
+    compiled.ports.assign(rule.match().ports().begin(), rule.match().ports().end());
+    for (const std::string& scheme : rule.match().schemes()) {
+      compiled.schemes.push_back(absl::AsciiStrToLower(scheme));
+    }
+    if (!rule.client_certificate().empty()) {
+      compiled.client_certificate = certificates.at(rule.client_certificate());
+    }
+    compiled.mode = ApiMode(rule.server_validation().mode());
+    std::vector<std::string> names(rule.server_validation().trust_bundles().begin(),
+                                   rule.server_validation().trust_bundles().end());
+    if (!names.empty()) {
+      auto& store = stores[names];
+      if (store == nullptr) {
+        x509::CertificateList roots;
+        for (const std::string& name : names) {
+          for (const auto& root : bundles.at(name)) roots.push_back(bssl::UpRef(root));
+        }
+        CB_ASSIGN_OR_RETURN(store, validation::TrustStore::Create(roots, names));
+      }
+      compiled.trust = store;
+    }
+    compiled.cache_ttl = rule.has_cache_ttl() ? ToDuration(rule.cache_ttl())
+                                              : snapshot->default_cache_ttl_;
+    snapshot->rules_.push_back(std::move(compiled));
+  }
+  auto index = RuleIndex::Build(snapshot->rules_);
+  if (!index.ok()) {
+    return absl::InvalidArgumentError(
+        absl::StrCat(source, ": rules: ", index.status().message()));
+  }
+  snapshot->index_ = std::move(index).value();
+  snapshot->version_ = digest.Hex16();
+  return std::shared_ptr<const PolicySnapshot>(std::move(snapshot));
+}
+
+absl::StatusOr<std::shared_ptr<const PolicySnapshot>> LoadPolicyFile(
+    const std::string& path) {
+  CB_ASSIGN_OR_RETURN(config::BrokerConfig config, config::LoadConfigFile(path));
+  size_t slash = path.rfind('/');
+  std::string base_dir = slash == std::string::npos ? "." : path.substr(0, slash);
+  if (base_dir.empty()) base_dir = "/";
+  return CompilePolicy(config, base_dir, path);
+}
+
+}  // namespace certbroker::policy

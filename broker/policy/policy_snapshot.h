@@ -1,0 +1,84 @@
+// PolicySnapshot: one configuration compiled into what RPCs read — rules and
+// their index, trust stores, loaded client certificates, limits, and a
+// version. Immutable once built and shared by std::shared_ptr, so readers
+// never wait on a reload; CurrentPolicy swaps snapshots atomically.
+#ifndef CERTBROKER_BROKER_POLICY_POLICY_SNAPSHOT_H_
+#define CERTBROKER_BROKER_POLICY_POLICY_SNAPSHOT_H_
+
+#include <atomic>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "absl/status/statusor.h"
+#include "absl/time/time.h"
+#include "broker/config/config_loader.h"
+#include "broker/policy/rule_index.h"
+
+namespace certbroker::policy {
+
+class PolicySnapshot {
+ public:
+  PolicySnapshot(const PolicySnapshot&) = delete;
+  PolicySnapshot& operator=(const PolicySnapshot&) = delete;
+
+  // version is opaque and changes whenever the configuration or any file it
+  // names changes (a digest of both).
+  const std::string& version() const { return version_; }
+
+  // FindRule returns the most specific rule for `target`, or null.
+  const CompiledRule* FindRule(const ResolvedTarget& target) const {
+    return index_.Find(target);
+  }
+
+  uint32_t max_chain_length() const { return max_chain_length_; }
+  uint32_t max_message_bytes() const { return max_message_bytes_; }
+  absl::Duration default_cache_ttl() const { return default_cache_ttl_; }
+  size_t rule_count() const { return rules_.size(); }
+
+ private:
+  friend absl::StatusOr<std::shared_ptr<const PolicySnapshot>> CompilePolicy(
+      const config::BrokerConfig&, const std::string&, absl::string_view);
+  PolicySnapshot() = default;
+
+  std::string version_;
+  std::vector<CompiledRule> rules_;  // Never resized after index_ is built.
+  RuleIndex index_;
+  uint32_t max_chain_length_ = 10;
+  uint32_t max_message_bytes_ = 1 << 20;
+  absl::Duration default_cache_ttl_ = absl::Seconds(300);
+};
+
+// CompilePolicy builds a snapshot from a validated `config`, reading the PEM
+// files it names (relative paths are relative to `base_dir`). Every error
+// names `source` and the field path: an unreadable file, an empty trust
+// bundle, a key that does not match its certificate, equally specific rules.
+absl::StatusOr<std::shared_ptr<const PolicySnapshot>> CompilePolicy(
+    const config::BrokerConfig& config, const std::string& base_dir,
+    absl::string_view source);
+
+// LoadPolicyFile parses, validates and compiles the configuration file at
+// `path`.
+absl::StatusOr<std::shared_ptr<const PolicySnapshot>> LoadPolicyFile(
+    const std::string& path);
+
+// CurrentPolicy holds the snapshot in force. Get never blocks on Set.
+class CurrentPolicy {
+ public:
+  explicit CurrentPolicy(std::shared_ptr<const PolicySnapshot> initial)
+      : snapshot_(std::move(initial)) {}
+
+  std::shared_ptr<const PolicySnapshot> Get() const {
+    return std::atomic_load(&snapshot_);
+  }
+  void Set(std::shared_ptr<const PolicySnapshot> next) {
+    std::atomic_store(&snapshot_, std::move(next));
+  }
+
+ private:
+  std::shared_ptr<const PolicySnapshot> snapshot_;
+};
+
+}  // namespace certbroker::policy
+
+#endif  // CERTBROKER_BROKER_POLICY_POLICY_SNAPSHOT_H_
