@@ -83,6 +83,16 @@ absl::StatusOr<x509::CertificateList> LoadBundle(const config::v1::TrustBundle& 
     return absl::InvalidArgumentError(absl::StrCat(loader.source(), ": ", path,
                                                    ": ", roots.status().message()));
   }
+  for (size_t i = 0; i < roots->size(); ++i) {
+    X509* root = (*roots)[i].get();
+    if (X509_check_issued(root, root) != X509_V_OK) {
+      return absl::InvalidArgumentError(absl::StrCat(
+          loader.source(), ": ", path, ": ", origin, ": certificate ", i + 1, " (",
+          x509::SubjectName(root),
+          ") is not a self-signed root; trust bundles hold roots, and "
+          "intermediates belong in the chain the server sends"));
+    }
+  }
   return roots;
 }
 

@@ -129,7 +129,7 @@ absl::StatusOr<ResolvedTarget> ResolveTarget(const ::certbroker::v1::Target& tar
 
   if (!target.sni().empty()) {
     resolved.sni = NormalizeHost(target.sni());
-    if (!IsDnsName(resolved.sni)) {
+    if (!IsDnsName(resolved.sni) || IsIpAddress(resolved.sni)) {
       return Invalid("sni", absl::StrCat("'", target.sni(), "' is not a DNS name"));
     }
   }

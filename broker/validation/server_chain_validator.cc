@@ -48,6 +48,18 @@ absl::Time EarliestNotAfter(STACK_OF(X509) * path) {
   return earliest;
 }
 
+// WhyNotForServers says which extension keeps `certificate` from serving TLS.
+std::string WhyNotForServers(const X509* certificate) {
+  X509* mutable_certificate = const_cast<X509*>(certificate);  // Reads a cache.
+  uint32_t flags = X509_get_extension_flags(mutable_certificate);
+  if ((flags & EXFLAG_XKUSAGE) != 0 &&
+      (X509_get_extended_key_usage(mutable_certificate) & XKU_SSL_SERVER) == 0) {
+    return "its extended key usage does not include serverAuth";
+  }
+  if ((flags & EXFLAG_CA) != 0) return "it is a CA certificate";
+  return "its key usage does not allow digitalSignature or keyEncipherment";
+}
+
 std::string ExplainFailure(int error, const X509* certificate,
                            const x509::CertificateList& chain,
                            const TrustStore& trust, const ServerChainCheck& check) {
@@ -60,6 +72,19 @@ std::string ExplainFailure(int error, const X509* certificate,
     case X509_V_ERR_UNABLE_TO_GET_ISSUER_CERT:
     case X509_V_ERR_UNABLE_TO_GET_ISSUER_CERT_LOCALLY:
     case X509_V_ERR_UNABLE_TO_VERIFY_LEAF_SIGNATURE:
+      if (certificate != nullptr) {
+        for (size_t i = 0; i < chain.size(); ++i) {
+          if (chain[i].get() != certificate &&
+              X509_NAME_cmp(X509_get_subject_name(chain[i].get()),
+                            X509_get_issuer_name(certificate)) == 0) {
+            return absl::StrCat(
+                "no path to a trusted root: certificate_chain[", i,
+                "] carries the name of the issuer of ", subject,
+                " but cannot have issued it (not a CA allowed to sign "
+                "certificates, or a different key)");
+          }
+        }
+      }
       return absl::StrCat(
           "no path to a trusted root: the issuer of ", subject, ", '",
           certificate ? x509::IssuerName(certificate) : "",
@@ -82,9 +107,8 @@ std::string ExplainFailure(int error, const X509* certificate,
                           " subject alternative name (the subject CN is never "
                           "used)");
     case X509_V_ERR_INVALID_PURPOSE:
-      return absl::StrCat(subject,
-                          " has an extended key usage that does not allow "
-                          "serverAuth");
+      return absl::StrCat(subject, " may not be used for TLS server authentication: ",
+                          WhyNotForServers(certificate));
     default:
       return absl::StrCat(subject, ": ", X509_verify_cert_error_string(error));
   }
@@ -127,8 +151,8 @@ ChainVerdict ValidateServerChain(const TrustStore& trust,
   }
   X509_VERIFY_PARAM* param = X509_STORE_CTX_get0_param(context.get());
   X509_VERIFY_PARAM_set_time(param, absl::ToTimeT(check.now));
-  // BoringSSL counts depth as intermediates below the root.
-  X509_VERIFY_PARAM_set_depth(param, std::max(0, check.max_depth - 2));
+  // BoringSSL builds paths of at most depth + 1 certificates, root included.
+  X509_VERIFY_PARAM_set_depth(param, std::max(0, check.max_depth - 1));
   X509_VERIFY_PARAM_set_purpose(param, X509_PURPOSE_SSL_SERVER);
   X509_VERIFY_PARAM_set_hostflags(param, X509_CHECK_FLAG_NEVER_CHECK_SUBJECT |
                                              X509_CHECK_FLAG_NO_PARTIAL_WILDCARDS);
@@ -152,6 +176,16 @@ ChainVerdict ValidateServerChain(const TrustStore& trust,
         partial != nullptr ? std::min(sent_not_after, EarliestNotAfter(partial))
                            : sent_not_after;
     ERR_clear_error();
+    // At the depth limit BoringSSL stops looking for issuers and reports the
+    // issuer as missing; say what really happened.
+    if (ReasonForVerifyError(error) == Reason::INCOMPLETE_CHAIN && partial != nullptr &&
+        sk_X509_num(partial) >= static_cast<size_t>(check.max_depth)) {
+      return Reject(Reason::CHAIN_TOO_LONG,
+                    absl::StrCat("the path reaches the maximum depth of ", check.max_depth,
+                                 " certificates at ", Describe(failing, chain, trust),
+                                 " without a trusted root"),
+                    earliest);
+    }
     return Reject(ReasonForVerifyError(error),
                   ExplainFailure(error, failing, chain, trust, check), earliest);
   }

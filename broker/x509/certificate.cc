@@ -46,8 +46,8 @@ absl::StatusOr<bssl::UniquePtr<X509>> ParseDerCertificate(absl::string_view der)
   bssl::UniquePtr<X509> certificate(
       d2i_X509(nullptr, &cursor, static_cast<long>(der.size())));
   if (certificate == nullptr) {
-    return absl::InvalidArgumentError(
-        absl::StrCat("not a DER certificate (", DrainErrorQueue(), ")"));
+    ERR_clear_error();  // BoringSSL's reasons are noise to an agent.
+    return absl::InvalidArgumentError("not a DER certificate");
   }
   if (cursor != end) {
     return absl::InvalidArgumentError(absl::StrCat(

@@ -1,0 +1,145 @@
+// certbrokerd's server lifecycle: start-up, signals, reload and shutdown.
+#include "broker/server/broker_server.h"
+
+#include <pthread.h>
+#include <signal.h>
+
+#include <memory>
+
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_join.h"
+#include "broker/common/file.h"
+#include "broker/common/log.h"
+#include "broker/policy/policy_snapshot.h"
+#include "broker/server/listen_address.h"
+#include "broker/service/certificate_broker_service.h"
+#include "grpcpp/ext/proto_server_reflection_plugin.h"
+#include "grpcpp/grpcpp.h"
+#include "grpcpp/health_check_service_interface.h"
+
+namespace certbroker::server {
+namespace {
+
+constexpr char kServiceName[] = "certbroker.v1.CertificateBroker";
+
+void LogPolicy(absl::string_view what, const policy::PolicySnapshot& snapshot) {
+  LogInfo(absl::StrCat(what, " policy_version=", snapshot.version(),
+                       " rules=", snapshot.rule_count()));
+}
+
+void Reload(const BrokerServerOptions& options, policy::CurrentPolicy& current) {
+  auto next = policy::LoadPolicyFile(options.config_path);
+  if (!next.ok()) {
+    LogError(absl::StrCat("reload failed, keeping policy_version=",
+                          current.Get()->version(), ": ", next.status().message()));
+    return;
+  }
+  if ((*next)->max_message_bytes() != current.Get()->max_message_bytes()) {
+    LogWarning("limits.max_message_bytes changed: it takes effect at the next restart");
+  }
+  current.Set(*next);
+  LogPolicy("reloaded", **next);
+}
+
+}  // namespace
+
+int RunBroker(const BrokerServerOptions& options) {
+  // Signals are taken synchronously by this thread; block them before gRPC
+  // starts its threads so that they inherit the mask.
+  sigset_t signals;
+  sigemptyset(&signals);
+  sigaddset(&signals, SIGTERM);
+  sigaddset(&signals, SIGINT);
+  sigaddset(&signals, SIGHUP);
+  pthread_sigmask(SIG_BLOCK, &signals, nullptr);
+
+  auto initial = policy::LoadPolicyFile(options.config_path);
+  if (!initial.ok()) {
+    LogError(absl::StrCat("cannot load the configuration: ", initial.status().message()));
+    return 1;
+  }
+  policy::CurrentPolicy current(*initial);
+  LogPolicy("loaded", **initial);
+
+  std::vector<ListenAddress> addresses;
+  for (const std::string& text : options.listen) {
+    auto address = ParseListenAddress(text);
+    if (!address.ok()) {
+      LogError(std::string(address.status().message()));
+      return 1;
+    }
+    addresses.push_back(*address);
+  }
+  if (addresses.empty()) {
+    LogError("no --listen address given");
+    return 1;
+  }
+
+  grpc::EnableDefaultHealthCheckService(true);
+  grpc::reflection::InitProtoReflectionServerBuilderPlugin();
+  service::CertificateBrokerService broker(current);
+  grpc::ServerBuilder builder;
+  builder.SetMaxReceiveMessageSize(static_cast<int>((*initial)->max_message_bytes()));
+  std::vector<int> ports(addresses.size(), 0);
+  for (size_t i = 0; i < addresses.size(); ++i) {
+    builder.AddListeningPort(addresses[i].grpc_uri, grpc::InsecureServerCredentials(),
+                             addresses[i].is_unix ? nullptr : &ports[i]);
+  }
+  builder.RegisterService(&broker);
+  std::unique_ptr<grpc::Server> server = builder.BuildAndStart();
+  if (server == nullptr) {
+    LogError(absl::StrCat("cannot listen on ", absl::StrJoin(options.listen, ", "),
+                          " (address in use, or no permission?)"));
+    return 1;
+  }
+  std::vector<std::string> bound;
+  for (size_t i = 0; i < addresses.size(); ++i) {
+    if (addresses[i].is_unix) {
+      bound.push_back(addresses[i].grpc_uri);
+      continue;
+    }
+    if (ports[i] == 0) {
+      LogError(absl::StrCat("cannot listen on ", addresses[i].grpc_uri));
+      server->Shutdown();
+      return 1;
+    }
+    bool bracket = addresses[i].host.find(':') != std::string::npos;
+    bound.push_back(absl::StrCat(bracket ? "[" : "", addresses[i].host,
+                                 bracket ? "]" : "", ":", ports[i]));
+  }
+  server->GetHealthCheckService()->SetServingStatus(kServiceName, true);
+  for (const std::string& address : bound) {
+    LogInfo(absl::StrCat("listening on ", address,
+                         address.rfind("unix:", 0) == 0 ? "" : " (plaintext, loopback only)"));
+  }
+  if (!options.ready_file.empty()) {
+    absl::Status written = WriteFileAtomically(
+        options.ready_file, absl::StrCat(absl::StrJoin(bound, "\n"), "\n"));
+    if (!written.ok()) {
+      LogError(absl::StrCat("cannot write --ready_file: ", written.message()));
+      server->Shutdown();
+      return 1;
+    }
+  }
+
+  while (true) {
+    int signal_number = 0;
+    if (sigwait(&signals, &signal_number) != 0) continue;
+    if (signal_number == SIGHUP) {
+      Reload(options, current);
+      continue;
+    }
+    LogInfo(absl::StrCat("received ", signal_number == SIGTERM ? "SIGTERM" : "SIGINT",
+                         ", shutting down (grace ", absl::FormatDuration(options.shutdown_grace),
+                         ")"));
+    break;
+  }
+  server->GetHealthCheckService()->SetServingStatus(kServiceName, false);
+  server->Shutdown(std::chrono::system_clock::now() +
+                   absl::ToChronoSeconds(options.shutdown_grace));
+  server->Wait();
+  LogInfo("stopped");
+  return 0;
+}
+
+}  // namespace certbroker::server

@@ -1,0 +1,31 @@
+// Runs certbrokerd: loads the policy, serves CertificateBroker, health and
+// reflection on every listen address, reloads the policy on SIGHUP (keeping
+// the old one when the new one is bad), and shuts down gracefully on SIGTERM
+// or SIGINT.
+#ifndef CERTBROKER_BROKER_SERVER_BROKER_SERVER_H_
+#define CERTBROKER_BROKER_SERVER_BROKER_SERVER_H_
+
+#include <string>
+#include <vector>
+
+#include "absl/time/time.h"
+
+namespace certbroker::server {
+
+struct BrokerServerOptions {
+  std::string config_path;
+  std::vector<std::string> listen;
+  // ready_file, when set, receives one bound address per line once every
+  // listener is up (TCP as HOST:PORT with the real port, Unix as unix:PATH).
+  std::string ready_file;
+  absl::Duration shutdown_grace = absl::Seconds(5);
+};
+
+// RunBroker serves until SIGTERM or SIGINT and returns the process exit
+// code: 0 after a graceful shutdown, 1 when start-up fails (the reason is
+// logged first).
+int RunBroker(const BrokerServerOptions& options);
+
+}  // namespace certbroker::server
+
+#endif  // CERTBROKER_BROKER_SERVER_BROKER_SERVER_H_

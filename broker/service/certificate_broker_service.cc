@@ -1,0 +1,292 @@
+// The three decisions of CertificateBroker and their gRPC plumbing.
+#include "broker/service/certificate_broker_service.h"
+
+#include <algorithm>
+
+#include "absl/status/status.h"
+#include "absl/strings/str_cat.h"
+#include "broker/common/host_name.h"
+#include "broker/common/status_macros.h"
+#include "broker/service/decision_log.h"
+#include "broker/validation/server_chain_validator.h"
+#include "broker/x509/keys.h"
+
+namespace certbroker::service {
+namespace {
+
+namespace v1 = ::certbroker::v1;
+
+constexpr size_t kMaxAcceptableIssuers = 256;
+constexpr size_t kMaxIssuerNameBytes = 4096;
+
+// IsDerName is true when `der` is exactly one DER-encoded X.509 Name.
+bool IsDerName(const std::string& der) {
+  const uint8_t* cursor = reinterpret_cast<const uint8_t*>(der.data());
+  bssl::UniquePtr<X509_NAME> name(
+      d2i_X509_NAME(nullptr, &cursor, static_cast<long>(der.size())));
+  ERR_clear_error();
+  return name != nullptr &&
+         cursor == reinterpret_cast<const uint8_t*>(der.data()) + der.size();
+}
+
+grpc::Status ToGrpc(const absl::Status& status) {
+  if (status.ok()) return grpc::Status::OK;
+  return grpc::Status(static_cast<grpc::StatusCode>(status.code()),
+                      std::string(status.message()));
+}
+
+void SetDuration(absl::Duration duration, google::protobuf::Duration* out) {
+  int64_t seconds = absl::ToInt64Seconds(std::max(duration, absl::ZeroDuration()));
+  out->set_seconds(seconds);
+  out->set_nanos(0);
+}
+
+void SetTimestamp(absl::Time time, google::protobuf::Timestamp* out) {
+  out->set_seconds(absl::ToUnixSeconds(time));
+  out->set_nanos(0);
+}
+
+// Finish logs a failed RPC as a decision and completes the call.
+grpc::ServerUnaryReactor* Finish(grpc::CallbackServerContext* context,
+                                 const absl::Status& status, absl::string_view rpc,
+                                 const Decision& decision) {
+  auto* reactor = context->DefaultReactor();
+  if (!status.ok()) {
+    std::string id = NewDecisionId();
+    std::string peer = context->peer();
+    LogDecision({rpc, id, peer, decision.target, decision.rule,
+                 absl::StatusCodeToString(status.code()), "error",
+                 status.message()});
+  }
+  reactor->Finish(ToGrpc(status));
+  return reactor;
+}
+
+}  // namespace
+
+CertificateBrokerService::CertificateBrokerService(
+    const policy::CurrentPolicy& policy, Clock clock)
+    : policy_(policy), clock_(std::move(clock)) {}
+
+grpc::ServerUnaryReactor* CertificateBrokerService::GetCertificatePolicy(
+    grpc::CallbackServerContext* context,
+    const v1::GetCertificatePolicyRequest* request,
+    v1::GetCertificatePolicyResponse* response) {
+  Decision decision;
+  absl::Status status = DecidePolicy(*policy_.Get(), *request, *response, decision);
+  if (status.ok()) {
+    std::string id = NewDecisionId();
+    std::string peer = context->peer();
+    LogDecision({"GetCertificatePolicy", id, peer, decision.target, decision.rule,
+                 "answer", v1::ValidationMode_Name(response->validation_mode()),
+                 response->client_certificate_available()
+                     ? "client certificate available"
+                     : "no client certificate"});
+  }
+  return Finish(context, status, "GetCertificatePolicy", decision);
+}
+
+grpc::ServerUnaryReactor* CertificateBrokerService::GetClientCertificate(
+    grpc::CallbackServerContext* context,
+    const v1::GetClientCertificateRequest* request,
+    v1::GetClientCertificateResponse* response) {
+  Decision decision;
+  absl::Status status =
+      DecideClientCertificate(*policy_.Get(), *request, *response, decision);
+  if (status.ok()) {
+    std::string id = NewDecisionId();
+    std::string peer = context->peer();
+    LogDecision({"GetClientCertificate", id, peer, decision.target, decision.rule,
+                 "give", response->certificate_id(),
+                 response->private_key().empty() ? "" : "with exportable key"});
+  }
+  return Finish(context, status, "GetClientCertificate", decision);
+}
+
+grpc::ServerUnaryReactor* CertificateBrokerService::OnServerCertificate(
+    grpc::CallbackServerContext* context,
+    const v1::OnServerCertificateRequest* request,
+    v1::OnServerCertificateResponse* response) {
+  Decision decision;
+  absl::Status status =
+      DecideServerCertificate(*policy_.Get(), *request, *response, decision);
+  if (status.ok()) {
+    std::string peer = context->peer();
+    LogDecision({"OnServerCertificate", response->decision_id(), peer, decision.target,
+                 decision.rule, response->accepted() ? "accept" : "reject",
+                 v1::Reason_Name(response->reason()), response->detail()});
+  }
+  return Finish(context, status, "OnServerCertificate", decision);
+}
+
+absl::Status CertificateBrokerService::DecidePolicy(
+    const policy::PolicySnapshot& snapshot,
+    const v1::GetCertificatePolicyRequest& request,
+    v1::GetCertificatePolicyResponse& response, Decision& decision) const {
+  CB_ASSIGN_OR_RETURN(policy::ResolvedTarget target,
+                      policy::ResolveTarget(request.target()));
+  decision.target = target.ToString();
+  response.set_policy_version(snapshot.version());
+  const policy::CompiledRule* rule = snapshot.FindRule(target);
+  if (rule == nullptr) {
+    // Fail closed: the broker decides, and it will reject.
+    response.set_override_automatic_check(true);
+    response.set_validation_mode(v1::BROKER);
+    SetDuration(snapshot.default_cache_ttl(), response.mutable_cache_ttl());
+    return absl::OkStatus();
+  }
+  decision.rule = rule->name;
+  response.set_rule_name(rule->name);
+  response.set_validation_mode(rule->mode);
+  response.set_override_automatic_check(rule->mode != v1::AGENT);
+  absl::Duration ttl = rule->cache_ttl;
+  const absl::Time now = clock_();
+  if (rule->client_certificate != nullptr && rule->client_certificate->IsValidAt(now)) {
+    response.set_client_certificate_available(true);
+    ttl = std::min(ttl, rule->client_certificate->not_after - now);
+  }
+  SetDuration(ttl, response.mutable_cache_ttl());
+  return absl::OkStatus();
+}
+
+absl::Status CertificateBrokerService::DecideClientCertificate(
+    const policy::PolicySnapshot& snapshot,
+    const v1::GetClientCertificateRequest& request,
+    v1::GetClientCertificateResponse& response, Decision& decision) const {
+  CB_ASSIGN_OR_RETURN(policy::ResolvedTarget target,
+                      policy::ResolveTarget(request.target()));
+  decision.target = target.ToString();
+  if (static_cast<size_t>(request.acceptable_issuers_size()) > kMaxAcceptableIssuers) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("acceptable_issuers: more than ", kMaxAcceptableIssuers, " names"));
+  }
+  std::vector<std::string> issuers;
+  for (int i = 0; i < request.acceptable_issuers_size(); ++i) {
+    const std::string& name = request.acceptable_issuers(i);
+    if (name.empty() || name.size() > kMaxIssuerNameBytes || !IsDerName(name)) {
+      return absl::InvalidArgumentError(absl::StrCat(
+          "acceptable_issuers[", i, "]: not a DER distinguished name of 1 to ",
+          kMaxIssuerNameBytes, " bytes"));
+    }
+    issuers.push_back(name);
+  }
+  const policy::CompiledRule* rule = snapshot.FindRule(target);
+  if (rule == nullptr) {
+    return absl::NotFoundError(
+        absl::StrCat("no rule matches ", decision.target, ": no client certificate"));
+  }
+  decision.rule = rule->name;
+  const policy::ClientCertificate* certificate = rule->client_certificate.get();
+  if (certificate == nullptr) {
+    return absl::NotFoundError(absl::StrCat("rule '", rule->name,
+                                            "' assigns no client certificate to ",
+                                            decision.target));
+  }
+  if (!issuers.empty() && !certificate->IsIssuedByAnyOf(issuers)) {
+    return absl::NotFoundError(absl::StrCat(
+        "certificate '", certificate->id, "' (rule '", rule->name,
+        "') is not issued by any of the ", issuers.size(),
+        " acceptable issuers the server named"));
+  }
+  const absl::Time now = clock_();
+  if (now > certificate->not_after) {
+    return absl::FailedPreconditionError(
+        absl::StrCat("certificate '", certificate->id, "' expired at ",
+                     absl::FormatTime(certificate->not_after)));
+  }
+  if (now < certificate->not_before) {
+    return absl::FailedPreconditionError(
+        absl::StrCat("certificate '", certificate->id, "' is not valid before ",
+                     absl::FormatTime(certificate->not_before)));
+  }
+  if (!certificate->exportable) {
+    return absl::FailedPreconditionError(absl::StrCat(
+        "certificate '", certificate->id,
+        "' is not exportable: its private key never leaves the broker "
+        "(keyless signing through Sign is not available yet)"));
+  }
+  CB_ASSIGN_OR_RETURN(std::string key, x509::PrivateKeyToPkcs8Der(certificate->key.get()));
+  for (const std::string& der : certificate->chain_der) {
+    response.add_certificate_chain(der);
+  }
+  response.set_private_key(std::move(key));
+  SetTimestamp(certificate->not_after, response.mutable_not_after());
+  SetTimestamp(certificate->RefreshAfter(), response.mutable_refresh_after());
+  response.set_certificate_id(certificate->id);
+  response.set_policy_version(snapshot.version());
+  response.set_rule_name(rule->name);
+  return absl::OkStatus();
+}
+
+absl::Status CertificateBrokerService::DecideServerCertificate(
+    const policy::PolicySnapshot& snapshot,
+    const v1::OnServerCertificateRequest& request,
+    v1::OnServerCertificateResponse& response, Decision& decision) const {
+  CB_ASSIGN_OR_RETURN(policy::ResolvedTarget target,
+                      policy::ResolveTarget(request.target()));
+  decision.target = target.ToString();
+  const size_t count = static_cast<size_t>(request.certificate_chain_size());
+  if (count == 0) {
+    return absl::InvalidArgumentError(
+        "certificate_chain: required (at least the leaf certificate)");
+  }
+  if (count > snapshot.max_chain_length()) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("certificate_chain: ", count, " certificates, more than the "
+                     "maximum of ", snapshot.max_chain_length()));
+  }
+  x509::CertificateList chain;
+  for (size_t i = 0; i < count; ++i) {
+    auto certificate = x509::ParseDerCertificate(request.certificate_chain(i));
+    if (!certificate.ok()) {
+      return absl::InvalidArgumentError(absl::StrCat(
+          "certificate_chain[", i, "]: ", certificate.status().message()));
+    }
+    chain.push_back(std::move(certificate).value());
+  }
+  std::string server_name = NormalizeHost(request.server_name());
+  if (!server_name.empty() && !IsDnsName(server_name) && !IsIpAddress(server_name)) {
+    return absl::InvalidArgumentError(absl::StrCat(
+        "server_name: '", request.server_name(), "' is not a DNS name or IP address"));
+  }
+  if (server_name.empty()) server_name = target.sni.empty() ? target.host : target.sni;
+
+  response.set_decision_id(NewDecisionId());
+  response.set_policy_version(snapshot.version());
+  const policy::CompiledRule* rule = snapshot.FindRule(target);
+  if (rule == nullptr) {
+    response.set_accepted(false);
+    response.set_reason(v1::NO_MATCHING_RULE);
+    response.set_detail(absl::StrCat("no rule matches ", decision.target,
+                                     "; the default action is to reject"));
+    SetDuration(snapshot.default_cache_ttl(), response.mutable_cache_ttl());
+    return absl::OkStatus();
+  }
+  decision.rule = rule->name;
+  response.set_rule_name(rule->name);
+  if (rule->trust == nullptr) {
+    response.set_accepted(false);
+    response.set_reason(v1::VERIFICATION_FAILED);
+    response.set_detail(absl::StrCat(
+        "rule '", rule->name,
+        "' leaves validation to the agent (mode AGENT) and names no trust "
+        "bundles: the broker cannot vouch for this chain"));
+    SetDuration(rule->cache_ttl, response.mutable_cache_ttl());
+    return absl::OkStatus();
+  }
+  const absl::Time now = clock_();
+  validation::ServerChainCheck check;
+  check.server_name = server_name;
+  check.now = now;
+  check.max_depth = static_cast<int>(snapshot.max_chain_length());
+  validation::ChainVerdict verdict = validation::ValidateServerChain(*rule->trust, chain, check);
+  response.set_accepted(verdict.accepted());
+  response.set_reason(verdict.reason);
+  response.set_detail(verdict.detail);
+  absl::Duration ttl = rule->cache_ttl;
+  if (verdict.accepted()) ttl = std::min(ttl, verdict.earliest_not_after - now);
+  SetDuration(ttl, response.mutable_cache_ttl());
+  return absl::OkStatus();
+}
+
+}  // namespace certbroker::service

@@ -1,0 +1,70 @@
+// CertificateBrokerService: the agent-facing gRPC service. Each handler reads
+// the policy snapshot in force (never waiting on a reload), decides, logs one
+// decision line, and answers. Handlers do no I/O, so they run inline on the
+// callback API's threads.
+#ifndef CERTBROKER_BROKER_SERVICE_CERTIFICATE_BROKER_SERVICE_H_
+#define CERTBROKER_BROKER_SERVICE_CERTIFICATE_BROKER_SERVICE_H_
+
+#include <functional>
+
+#include "absl/status/statusor.h"
+#include "absl/time/time.h"
+#include "broker/policy/policy_snapshot.h"
+#include "certbroker/v1/broker.grpc.pb.h"
+
+namespace certbroker::service {
+
+// Clock returns the current time; tests substitute a fixed one.
+using Clock = std::function<absl::Time()>;
+
+// Decision is what a handler learned before answering, for its log line.
+struct Decision {
+  std::string target;  // ResolvedTarget::ToString(), once resolved.
+  std::string rule;    // The matched rule's name, once matched.
+};
+
+class CertificateBrokerService final
+    : public ::certbroker::v1::CertificateBroker::CallbackService {
+ public:
+  // `policy` must outlive the service.
+  explicit CertificateBrokerService(const policy::CurrentPolicy& policy,
+                                    Clock clock = absl::Now);
+
+  grpc::ServerUnaryReactor* GetCertificatePolicy(
+      grpc::CallbackServerContext* context,
+      const ::certbroker::v1::GetCertificatePolicyRequest* request,
+      ::certbroker::v1::GetCertificatePolicyResponse* response) override;
+
+  grpc::ServerUnaryReactor* GetClientCertificate(
+      grpc::CallbackServerContext* context,
+      const ::certbroker::v1::GetClientCertificateRequest* request,
+      ::certbroker::v1::GetClientCertificateResponse* response) override;
+
+  grpc::ServerUnaryReactor* OnServerCertificate(
+      grpc::CallbackServerContext* context,
+      const ::certbroker::v1::OnServerCertificateRequest* request,
+      ::certbroker::v1::OnServerCertificateResponse* response) override;
+
+ private:
+  absl::Status DecidePolicy(const policy::PolicySnapshot& snapshot,
+                            const ::certbroker::v1::GetCertificatePolicyRequest& request,
+                            ::certbroker::v1::GetCertificatePolicyResponse& response,
+                            Decision& decision) const;
+  absl::Status DecideClientCertificate(
+      const policy::PolicySnapshot& snapshot,
+      const ::certbroker::v1::GetClientCertificateRequest& request,
+      ::certbroker::v1::GetClientCertificateResponse& response,
+      Decision& decision) const;
+  absl::Status DecideServerCertificate(
+      const policy::PolicySnapshot& snapshot,
+      const ::certbroker::v1::OnServerCertificateRequest& request,
+      ::certbroker::v1::OnServerCertificateResponse& response,
+      Decision& decision) const;
+
+  const policy::CurrentPolicy& policy_;
+  Clock clock_;
+};
+
+}  // namespace certbroker::service
+
+#endif  // CERTBROKER_BROKER_SERVICE_CERTIFICATE_BROKER_SERVICE_H_

@@ -1,0 +1,151 @@
+// Tests of ParseConfig / LoadConfigFile: a good file, and each kind of bad
+// one with the exact message it must produce.
+#include "broker/config/config_loader.h"
+
+#include "gmock/gmock.h"
+#include "gtest/gtest.h"
+#include "tests/support/temp_dir.h"
+
+namespace certbroker::config {
+namespace {
+
+using ::testing::HasSubstr;
+
+constexpr char kGoodConfig[] = R"(# A complete configuration.
+trust_bundles:
+  - name: corp-roots
+    pem_file: pki/ca.pem
+  - name: inline-roots
+    pem: |
+      -----BEGIN CERTIFICATE-----
+      ...
+certificates:
+  - id: payments-client
+    chain_pem_file: pki/client.pem
+    key_pem_file: pki/client.key
+    exportable: true
+rules:
+  - name: payments
+    match: { hosts: ["payments.example.com", "*.pay.example.com"], ports: [443, 8443], schemes: [https] }
+    client_certificate: payments-client
+    server_validation: { trust_bundles: [corp-roots, inline-roots], mode: BOTH }
+    cache_ttl: 60s
+  - name: legacy
+    match: { hosts: ["10.0.0.7"] }
+    server_validation: { mode: AGENT }
+limits: { max_chain_length: 8, max_message_bytes: 65536 }
+default_cache_ttl: 120s
+)";
+
+TEST(ConfigLoaderTest, ParsesCompleteConfig) {
+  auto config = ParseConfig(kGoodConfig, "good.yaml");
+  ASSERT_TRUE(config.ok()) << config.status();
+  ASSERT_EQ(config->trust_bundles_size(), 2);
+  EXPECT_EQ(config->trust_bundles(0).pem_file(), "pki/ca.pem");
+  ASSERT_EQ(config->certificates_size(), 1);
+  EXPECT_TRUE(config->certificates(0).exportable());
+  ASSERT_EQ(config->rules_size(), 2);
+  const auto& rule = config->rules(0);
+  EXPECT_EQ(rule.name(), "payments");
+  EXPECT_THAT(rule.match().hosts(),
+              ::testing::ElementsAre("payments.example.com", "*.pay.example.com"));
+  EXPECT_THAT(rule.match().ports(), ::testing::ElementsAre(443, 8443));
+  EXPECT_EQ(rule.server_validation().mode(), v1::ServerValidation::BOTH);
+  EXPECT_EQ(rule.cache_ttl().seconds(), 60);
+  EXPECT_EQ(MaxChainLength(*config), 8u);
+  EXPECT_EQ(MaxMessageBytes(*config), 65536u);
+  EXPECT_EQ(config->default_cache_ttl().seconds(), 120);
+}
+
+TEST(ConfigLoaderTest, AppliesDefaultLimits) {
+  auto config = ParseConfig("{}", "empty.yaml");
+  ASSERT_TRUE(config.ok()) << config.status();
+  EXPECT_EQ(MaxChainLength(*config), 10u);
+  EXPECT_EQ(MaxMessageBytes(*config), 1048576u);
+  EXPECT_EQ(config->default_action(), v1::REJECT);
+}
+
+TEST(ConfigLoaderTest, LoadsFileAndNamesIt) {
+  testing::TempDir dir;
+  std::string path = dir.Write("broker.yaml", "rules: [{name: x, colour: red}]\n");
+  auto config = LoadConfigFile(path);
+  ASSERT_FALSE(config.ok());
+  EXPECT_EQ(config.status().code(), absl::StatusCode::kInvalidArgument);
+  EXPECT_THAT(std::string(config.status().message()),
+              HasSubstr(path + ":1:19: rules[0].colour: unknown field"));
+}
+
+TEST(ConfigLoaderTest, MissingFileIsNotFoundNamingPath) {
+  auto config = LoadConfigFile("/nonexistent/certbroker.yaml");
+  EXPECT_EQ(config.status().code(), absl::StatusCode::kNotFound);
+  EXPECT_THAT(std::string(config.status().message()),
+              HasSubstr("cannot open /nonexistent/certbroker.yaml"));
+}
+
+TEST(ConfigLoaderTest, DirectoryIsRejected) {
+  testing::TempDir dir;
+  auto config = LoadConfigFile(dir.path());
+  EXPECT_EQ(config.status().code(), absl::StatusCode::kInvalidArgument);
+  EXPECT_THAT(std::string(config.status().message()), HasSubstr("is not a regular file"));
+}
+
+struct BadConfig {
+  const char* yaml;
+  const char* message;
+};
+
+class ConfigValidationTest : public ::testing::TestWithParam<BadConfig> {};
+
+TEST_P(ConfigValidationTest, RejectsWithFieldPath) {
+  auto config = ParseConfig(GetParam().yaml, "bad.yaml");
+  ASSERT_FALSE(config.ok());
+  EXPECT_EQ(config.status().code(), absl::StatusCode::kInvalidArgument);
+  EXPECT_THAT(std::string(config.status().message()), HasSubstr(GetParam().message));
+}
+
+INSTANTIATE_TEST_SUITE_P(
+    Cases, ConfigValidationTest,
+    ::testing::Values(
+        BadConfig{"trust_bundles: [{pem_file: a.pem}]",
+                  "bad.yaml: trust_bundles[0].name: required"},
+        BadConfig{"trust_bundles: [{name: a}]",
+                  "bad.yaml: trust_bundles[0]: one of pem_file or pem is required"},
+        BadConfig{"trust_bundles: [{name: a, pem: x}, {name: a, pem: y}]",
+                  "trust_bundles[1].name: 'a' is used twice"},
+        BadConfig{"trust_bundles: [{name: 'has space', pem: x}]",
+                  "trust_bundles[0].name: 'has space' is not a valid name"},
+        BadConfig{"certificates: [{id: c, key_pem_file: k}]",
+                  "certificates[0].chain_pem_file: required"},
+        BadConfig{"certificates: [{id: c, chain_pem_file: k}]",
+                  "certificates[0].key_pem_file: required"},
+        BadConfig{"rules: [{name: r}]", "rules[0].match.hosts: required: at least one host"},
+        BadConfig{"rules: [{name: r, match: {hosts: ['a.*.example.com']}, "
+                  "server_validation: {mode: AGENT}}]",
+                  "rules[0].match.hosts[0]: 'a.*.example.com': '*' may only be"},
+        BadConfig{"rules: [{name: r, match: {hosts: ['bad host']}, "
+                  "server_validation: {mode: AGENT}}]",
+                  "rules[0].match.hosts[0]: 'bad host' is not a DNS name or IP address"},
+        BadConfig{"rules: [{name: r, match: {hosts: ['bücher.example']}, "
+                  "server_validation: {mode: AGENT}}]",
+                  "A-label form"},
+        BadConfig{"rules: [{name: r, match: {hosts: [a.example], ports: [70000]}, "
+                  "server_validation: {mode: AGENT}}]",
+                  "rules[0].match.ports[0]: 70000 is not a port"},
+        BadConfig{"rules: [{name: r, match: {hosts: [a.example]}, client_certificate: nope, "
+                  "server_validation: {mode: AGENT}}]",
+                  "rules[0].client_certificate: no certificate has id 'nope'"},
+        BadConfig{"rules: [{name: r, match: {hosts: [a.example]}, "
+                  "server_validation: {trust_bundles: [nope]}}]",
+                  "rules[0].server_validation.trust_bundles[0]: no trust bundle is named 'nope'"},
+        BadConfig{"rules: [{name: r, match: {hosts: [a.example]}}]",
+                  "rules[0].server_validation.trust_bundles: required unless mode is AGENT"},
+        BadConfig{"rules: [{name: r, match: {hosts: [a.example]}, cache_ttl: 100000s, "
+                  "server_validation: {mode: AGENT}}]",
+                  "rules[0].cache_ttl: must be at most 86400s"},
+        BadConfig{"limits: {max_chain_length: 101}",
+                  "limits.max_chain_length: must be at most 100"},
+        BadConfig{"limits: {max_message_bytes: 100}",
+                  "limits.max_message_bytes: must be between 4096 and 67108864"}));
+
+}  // namespace
+}  // namespace certbroker::config

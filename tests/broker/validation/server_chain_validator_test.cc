@@ -1,0 +1,232 @@
+// Tests of ValidateServerChain with certificates generated per test: each
+// case asserts the exact reason and what the detail names.
+#include "broker/validation/server_chain_validator.h"
+
+#include "broker/devpki/pki.h"
+#include "gmock/gmock.h"
+#include "gtest/gtest.h"
+
+namespace certbroker::validation {
+namespace {
+
+using ::certbroker::devpki::Issued;
+using ::certbroker::v1::Reason;
+using ::testing::HasSubstr;
+
+Issued MustIssue(const devpki::CertificateSpec& spec, const Issued* issuer) {
+  auto issued = devpki::Issue(spec, issuer);
+  EXPECT_TRUE(issued.ok()) << issued.status();
+  return std::move(issued).value();
+}
+
+x509::CertificateList Chain(std::initializer_list<const Issued*> certificates) {
+  x509::CertificateList chain;
+  for (const Issued* issued : certificates) {
+    chain.push_back(bssl::UpRef(issued->certificate));
+  }
+  return chain;
+}
+
+class ServerChainValidatorTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    root_ = MustIssue(devpki::RootSpec("Test Root"), nullptr);
+    intermediate_ = MustIssue(devpki::IntermediateSpec("Test Intermediate"), &root_);
+    leaf_ = MustIssue(devpki::ServerSpec("api.example.com", {"api.example.com"},
+                                         {"192.0.2.10"}),
+                      &intermediate_);
+    auto trust = TrustStore::Create(Chain({&root_}), {"test-roots"});
+    ASSERT_TRUE(trust.ok()) << trust.status();
+    trust_ = *trust;
+  }
+
+  ChainVerdict Validate(const x509::CertificateList& chain,
+                        const std::string& name = "api.example.com") {
+    ServerChainCheck check;
+    check.server_name = name;
+    check.now = absl::Now();
+    return ValidateServerChain(*trust_, chain, check);
+  }
+
+  Issued root_, intermediate_, leaf_;
+  std::shared_ptr<const TrustStore> trust_;
+};
+
+TEST_F(ServerChainValidatorTest, AcceptsValidChainWithIntermediate) {
+  ChainVerdict verdict = Validate(Chain({&leaf_, &intermediate_}));
+  EXPECT_EQ(verdict.reason, Reason::ACCEPTED) << verdict.detail;
+  EXPECT_TRUE(verdict.accepted());
+  EXPECT_THAT(verdict.detail, HasSubstr("path of 3 certificates"));
+  EXPECT_EQ(verdict.earliest_not_after, x509::NotAfter(leaf_.certificate.get()));
+}
+
+TEST_F(ServerChainValidatorTest, AcceptsIpAddressSubjectAltName) {
+  ChainVerdict verdict = Validate(Chain({&leaf_, &intermediate_}), "192.0.2.10");
+  EXPECT_EQ(verdict.reason, Reason::ACCEPTED) << verdict.detail;
+}
+
+TEST_F(ServerChainValidatorTest, AcceptsIntermediatesInAnyOrderWithRootIncluded) {
+  ChainVerdict verdict = Validate(Chain({&leaf_, &root_, &intermediate_}));
+  EXPECT_EQ(verdict.reason, Reason::ACCEPTED) << verdict.detail;
+}
+
+TEST_F(ServerChainValidatorTest, RejectsExpiredLeaf) {
+  auto spec = devpki::ServerSpec("api.example.com", {"api.example.com"});
+  spec.not_before = absl::Now() - absl::Hours(48);
+  spec.not_after = absl::Now() - absl::Hours(1);
+  Issued expired = MustIssue(spec, &intermediate_);
+  ChainVerdict verdict = Validate(Chain({&expired, &intermediate_}));
+  EXPECT_EQ(verdict.reason, Reason::EXPIRED);
+  EXPECT_FALSE(verdict.accepted());
+  EXPECT_THAT(verdict.detail, HasSubstr("certificate_chain[0] (CN=api.example.com)"));
+  EXPECT_THAT(verdict.detail, HasSubstr("expired at"));
+}
+
+TEST_F(ServerChainValidatorTest, RejectsNotYetValidLeaf) {
+  auto spec = devpki::ServerSpec("api.example.com", {"api.example.com"});
+  spec.not_before = absl::Now() + absl::Hours(2);
+  spec.not_after = absl::Now() + absl::Hours(48);
+  Issued future = MustIssue(spec, &intermediate_);
+  ChainVerdict verdict = Validate(Chain({&future, &intermediate_}));
+  EXPECT_EQ(verdict.reason, Reason::NOT_YET_VALID);
+  EXPECT_THAT(verdict.detail, HasSubstr("is not valid before"));
+}
+
+TEST_F(ServerChainValidatorTest, RejectsExpiredIntermediateNamingIt) {
+  auto spec = devpki::IntermediateSpec("Old Intermediate");
+  spec.not_before = absl::Now() - absl::Hours(48);
+  spec.not_after = absl::Now() - absl::Hours(1);
+  Issued old = MustIssue(spec, &root_);
+  Issued leaf = MustIssue(devpki::ServerSpec("api.example.com", {"api.example.com"}), &old);
+  ChainVerdict verdict = Validate(Chain({&leaf, &old}));
+  EXPECT_EQ(verdict.reason, Reason::EXPIRED);
+  EXPECT_THAT(verdict.detail, HasSubstr("certificate_chain[1] (CN=Old Intermediate)"));
+}
+
+TEST_F(ServerChainValidatorTest, RejectsWrongHost) {
+  ChainVerdict verdict = Validate(Chain({&leaf_, &intermediate_}), "other.example.com");
+  EXPECT_EQ(verdict.reason, Reason::HOSTNAME_MISMATCH);
+  EXPECT_THAT(verdict.detail, HasSubstr("'other.example.com'"));
+}
+
+TEST_F(ServerChainValidatorTest, RejectsWrongIpAddress) {
+  ChainVerdict verdict = Validate(Chain({&leaf_, &intermediate_}), "192.0.2.11");
+  EXPECT_EQ(verdict.reason, Reason::HOSTNAME_MISMATCH);
+  EXPECT_THAT(verdict.detail, HasSubstr("no matching IP subject alternative name"));
+}
+
+TEST_F(ServerChainValidatorTest, NeverFallsBackToSubjectCommonName) {
+  // The CN names the host, but there is no SAN for it.
+  Issued cn_only = MustIssue(devpki::ServerSpec("cn-only.example.com", {"other.example.com"}),
+                             &intermediate_);
+  ChainVerdict verdict = Validate(Chain({&cn_only, &intermediate_}), "cn-only.example.com");
+  EXPECT_EQ(verdict.reason, Reason::HOSTNAME_MISMATCH);
+}
+
+TEST_F(ServerChainValidatorTest, WildcardCoversOnlyOneLeftMostLabel) {
+  Issued wildcard =
+      MustIssue(devpki::ServerSpec("wildcard", {"*.example.com"}), &intermediate_);
+  EXPECT_EQ(Validate(Chain({&wildcard, &intermediate_}), "a.example.com").reason,
+            Reason::ACCEPTED);
+  EXPECT_EQ(Validate(Chain({&wildcard, &intermediate_}), "a.b.example.com").reason,
+            Reason::HOSTNAME_MISMATCH);
+}
+
+TEST_F(ServerChainValidatorTest, RejectsSelfSignedUnknownRootAsUntrustedRoot) {
+  Issued stranger_root = MustIssue(devpki::RootSpec("Stranger Root"), nullptr);
+  Issued stranger_leaf =
+      MustIssue(devpki::ServerSpec("api.example.com", {"api.example.com"}), &stranger_root);
+  ChainVerdict verdict = Validate(Chain({&stranger_leaf, &stranger_root}));
+  EXPECT_EQ(verdict.reason, Reason::UNTRUSTED_ROOT);
+  EXPECT_THAT(verdict.detail, HasSubstr("CN=Stranger Root"));
+  EXPECT_THAT(verdict.detail, HasSubstr("test-roots"));
+}
+
+TEST_F(ServerChainValidatorTest, RejectsUnknownRootNotSentAsIncompleteChain) {
+  Issued stranger_root = MustIssue(devpki::RootSpec("Stranger Root"), nullptr);
+  Issued stranger_leaf =
+      MustIssue(devpki::ServerSpec("api.example.com", {"api.example.com"}), &stranger_root);
+  ChainVerdict verdict = Validate(Chain({&stranger_leaf}));
+  EXPECT_EQ(verdict.reason, Reason::INCOMPLETE_CHAIN);
+  EXPECT_THAT(verdict.detail, HasSubstr("'CN=Stranger Root'"));
+}
+
+TEST_F(ServerChainValidatorTest, RejectsMissingIntermediate) {
+  ChainVerdict verdict = Validate(Chain({&leaf_}));
+  EXPECT_EQ(verdict.reason, Reason::INCOMPLETE_CHAIN);
+  EXPECT_THAT(verdict.detail, HasSubstr("certificate_chain[0] (CN=api.example.com)"));
+  EXPECT_THAT(verdict.detail, HasSubstr("'CN=Test Intermediate'"));
+}
+
+TEST_F(ServerChainValidatorTest, RejectsClientAuthOnlyLeaf) {
+  auto spec = devpki::ServerSpec("api.example.com", {"api.example.com"});
+  spec.usage = devpki::ExtendedKeyUsage::kClientAuth;
+  Issued client_only = MustIssue(spec, &intermediate_);
+  ChainVerdict verdict = Validate(Chain({&client_only, &intermediate_}));
+  EXPECT_EQ(verdict.reason, Reason::BAD_EXTENDED_KEY_USAGE);
+  EXPECT_THAT(verdict.detail, HasSubstr("serverAuth"));
+}
+
+TEST_F(ServerChainValidatorTest, RejectsLeafWithoutExtendedKeyUsage) {
+  auto spec = devpki::ServerSpec("api.example.com", {"api.example.com"});
+  spec.usage = devpki::ExtendedKeyUsage::kNone;
+  Issued no_eku = MustIssue(spec, &intermediate_);
+  ChainVerdict verdict = Validate(Chain({&no_eku, &intermediate_}));
+  EXPECT_EQ(verdict.reason, Reason::BAD_EXTENDED_KEY_USAGE);
+  EXPECT_THAT(verdict.detail, HasSubstr("no extended key usage extension"));
+}
+
+TEST_F(ServerChainValidatorTest, RejectsLeafUsedAsIssuerNamingIt) {
+  Issued fake = MustIssue(devpki::ServerSpec("api.example.com", {"api.example.com"}),
+                          &leaf_);
+  ChainVerdict verdict = Validate(Chain({&fake, &leaf_, &intermediate_}));
+  EXPECT_EQ(verdict.reason, Reason::INCOMPLETE_CHAIN) << verdict.detail;
+  EXPECT_THAT(verdict.detail, HasSubstr("certificate_chain[1] carries the name of the "
+                                        "issuer of certificate_chain[0]"));
+}
+
+TEST_F(ServerChainValidatorTest, RejectsPathLengthViolation) {
+  // intermediate_ has pathLenConstraint 0, so it may not issue another CA.
+  Issued sub = MustIssue(devpki::IntermediateSpec("Sub Intermediate"), &intermediate_);
+  Issued leaf = MustIssue(devpki::ServerSpec("api.example.com", {"api.example.com"}), &sub);
+  ChainVerdict verdict = Validate(Chain({&leaf, &sub, &intermediate_}));
+  EXPECT_EQ(verdict.reason, Reason::INVALID_CA) << verdict.detail;
+}
+
+TEST_F(ServerChainValidatorTest, RejectsCaCertificateAsLeaf) {
+  ChainVerdict verdict = Validate(Chain({&intermediate_}), "api.example.com");
+  EXPECT_FALSE(verdict.accepted());
+  EXPECT_NE(verdict.reason, Reason::ACCEPTED) << verdict.detail;
+}
+
+TEST_F(ServerChainValidatorTest, RejectsChainLongerThanMaxDepth) {
+  Issued second = MustIssue(devpki::RootSpec("Second Intermediate"), &root_);
+  Issued third = MustIssue(devpki::IntermediateSpec("Third Intermediate"), &second);
+  Issued leaf = MustIssue(devpki::ServerSpec("api.example.com", {"api.example.com"}), &third);
+  ServerChainCheck check;
+  check.server_name = "api.example.com";
+  check.now = absl::Now();
+  check.max_depth = 3;  // leaf + 2 intermediates + root is 4.
+  ChainVerdict verdict =
+      ValidateServerChain(*trust_, Chain({&leaf, &third, &second}), check);
+  EXPECT_EQ(verdict.reason, Reason::CHAIN_TOO_LONG) << verdict.detail;
+  EXPECT_THAT(verdict.detail, HasSubstr("maximum depth of 3 certificates"));
+  check.max_depth = 4;
+  ChainVerdict longer = ValidateServerChain(*trust_, Chain({&leaf, &third, &second}), check);
+  EXPECT_EQ(longer.reason, Reason::ACCEPTED) << longer.detail;
+}
+
+TEST_F(ServerChainValidatorTest, AcceptsRsaChain) {
+  auto spec = devpki::ServerSpec("api.example.com", {"api.example.com"});
+  spec.key_type = devpki::KeyType::kRsa2048;
+  Issued rsa_leaf = MustIssue(spec, &intermediate_);
+  EXPECT_EQ(Validate(Chain({&rsa_leaf, &intermediate_})).reason, Reason::ACCEPTED);
+}
+
+TEST(TrustStoreTest, RefusesEmptyRootList) {
+  auto trust = TrustStore::Create({}, {"empty"});
+  EXPECT_EQ(trust.status().code(), absl::StatusCode::kInvalidArgument);
+}
+
+}  // namespace
+}  // namespace certbroker::validation

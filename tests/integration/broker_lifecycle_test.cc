@@ -1,0 +1,207 @@
+// certbrokerd's lifecycle against the real binary: start-up refusals with a
+// clear message, health, SIGHUP reload (good and bad configurations, under
+// load), and graceful shutdown.
+#include <signal.h>
+
+#include <future>
+#include <thread>
+
+#include "absl/strings/str_cat.h"
+#include "gmock/gmock.h"
+#include "grpcpp/generic/generic_stub.h"
+#include "tests/integration/broker_fixture.h"
+
+namespace certbroker::testing {
+namespace {
+
+using ::testing::HasSubstr;
+
+// HealthStatus asks grpc.health.v1.Health/Check for `service` and returns
+// the serving status number (1 SERVING, 2 NOT_SERVING), or -1 on error. The
+// two tiny messages are encoded by hand so the test needs no health proto.
+int HealthStatus(const std::string& address, const std::string& service) {
+  auto channel = grpc::CreateChannel(address, grpc::InsecureChannelCredentials());
+  grpc::GenericStub stub(channel);
+  std::string request = std::string("\x0a", 1) + static_cast<char>(service.size()) + service;
+  grpc::Slice slice(request);
+  grpc::ByteBuffer request_buffer(&slice, 1);
+  grpc::ByteBuffer response_buffer;
+  grpc::ClientContext context;
+  context.set_deadline(std::chrono::system_clock::now() + std::chrono::seconds(10));
+  std::promise<grpc::Status> done;
+  stub.UnaryCall(&context, "/grpc.health.v1.Health/Check", grpc::StubOptions(),
+                 &request_buffer, &response_buffer,
+                 [&done](grpc::Status status) { done.set_value(status); });
+  if (!done.get_future().get().ok()) return -1;
+  std::vector<grpc::Slice> slices;
+  response_buffer.Dump(&slices);
+  std::string response;
+  for (const auto& part : slices) {
+    response.append(reinterpret_cast<const char*>(part.begin()), part.size());
+  }
+  if (response.size() == 2 && response[0] == '\x08') return response[1];
+  return response.empty() ? 0 : -1;  // Empty message: status 0 (UNKNOWN).
+}
+
+std::string PolicyVersion(v1::CertificateBroker::Stub& stub, const std::string& host,
+                          std::string* rule = nullptr) {
+  v1::GetCertificatePolicyRequest request;
+  request.mutable_target()->set_host(host);
+  v1::GetCertificatePolicyResponse response;
+  grpc::Status status = stub.GetCertificatePolicy(Context().get(), request, &response);
+  EXPECT_TRUE(status.ok()) << status.error_message();
+  if (rule != nullptr) *rule = response.rule_name();
+  return response.policy_version();
+}
+
+class BrokerLifecycleTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    pki_ = TestPki::Generate();
+    pki_.Write(dir_);
+    config_ = dir_.Write("config.yaml", kBrokerConfig);
+  }
+
+  std::unique_ptr<BrokerProcess> StartBroker() {
+    auto broker = BrokerProcess::Start(
+        {"--config=" + config_, "--listen=127.0.0.1:0,unix:" + dir_.Path("b.sock")},
+        dir_.path());
+    EXPECT_TRUE(broker.ok()) << broker.status();
+    return broker.ok() ? std::move(broker).value() : nullptr;
+  }
+
+  TempDir dir_;
+  TestPki pki_;
+  std::string config_;
+};
+
+TEST_F(BrokerLifecycleTest, ReportsServingHealthAndStopsGracefully) {
+  auto broker = StartBroker();
+  ASSERT_NE(broker, nullptr);
+  EXPECT_EQ(HealthStatus(broker->addresses()[0], ""), 1);
+  EXPECT_EQ(HealthStatus(broker->addresses()[1], "certbroker.v1.CertificateBroker"), 1);
+  EXPECT_EQ(broker->Stop(), 0);
+  EXPECT_THAT(broker->Log(), HasSubstr("received SIGTERM, shutting down"));
+  EXPECT_THAT(broker->Log(), HasSubstr("INFO stopped"));
+}
+
+TEST_F(BrokerLifecycleTest, SigintAlsoStopsGracefully) {
+  auto broker = StartBroker();
+  ASSERT_NE(broker, nullptr);
+  broker->Signal(SIGINT);
+  EXPECT_TRUE(broker->WaitForLog("INFO stopped"));
+  EXPECT_EQ(broker->Stop(), 0);
+}
+
+TEST_F(BrokerLifecycleTest, ReloadsOnSighupAndKeepsOldPolicyWhenNewIsBad) {
+  auto broker = StartBroker();
+  ASSERT_NE(broker, nullptr);
+  auto stub = MakeStub(broker->addresses()[0]);
+  std::string rule;
+  std::string first = PolicyVersion(*stub, "new.example.org", &rule);
+  EXPECT_EQ(rule, "");
+
+  dir_.Write("config.yaml", absl::StrCat(kBrokerConfig,
+                                         "  - name: added\n"
+                                         "    match: { hosts: [new.example.org] }\n"
+                                         "    server_validation: { trust_bundles: [test-roots] }\n"));
+  broker->Signal(SIGHUP);
+  ASSERT_TRUE(broker->WaitForLog("reloaded policy_version=")) << broker->Log();
+  std::string second = PolicyVersion(*stub, "new.example.org", &rule);
+  EXPECT_EQ(rule, "added");
+  EXPECT_NE(second, first);
+
+  dir_.Write("config.yaml", "rules: [{name: broken, colour: red}]\n");
+  broker->Signal(SIGHUP);
+  ASSERT_TRUE(broker->WaitForLog("reload failed")) << broker->Log();
+  EXPECT_THAT(broker->Log(),
+              HasSubstr(absl::StrCat("reload failed, keeping policy_version=", second)));
+  EXPECT_THAT(broker->Log(), HasSubstr("rules[0].colour: unknown field"));
+  EXPECT_EQ(PolicyVersion(*stub, "new.example.org", &rule), second);
+  EXPECT_EQ(rule, "added");
+  EXPECT_EQ(broker->Stop(), 0);
+}
+
+TEST_F(BrokerLifecycleTest, AnswersEveryCallWhileReloading) {
+  auto broker = StartBroker();
+  ASSERT_NE(broker, nullptr);
+  std::atomic<bool> stop{false};
+  std::atomic<int> accepted{0}, failed{0};
+  std::vector<std::thread> callers;
+  for (int t = 0; t < 3; ++t) {
+    callers.emplace_back([&] {
+      auto stub = MakeStub(broker->addresses()[0]);
+      while (!stop.load()) {
+        v1::OnServerCertificateRequest request;
+        request.mutable_target()->set_host("api.example.test");
+        request.add_certificate_chain(pki_.server.Der());
+        request.add_certificate_chain(pki_.intermediate.Der());
+        v1::OnServerCertificateResponse response;
+        grpc::Status status = stub->OnServerCertificate(Context().get(), request, &response);
+        (status.ok() && response.accepted() ? accepted : failed)++;
+      }
+    });
+  }
+  for (int i = 0; i < 5; ++i) {
+    broker->Signal(SIGHUP);
+    absl::SleepFor(absl::Milliseconds(100));
+  }
+  stop = true;
+  for (auto& caller : callers) caller.join();
+  EXPECT_EQ(failed.load(), 0);
+  EXPECT_GT(accepted.load(), 0);
+  EXPECT_EQ(broker->Stop(), 0);
+}
+
+struct StartupFailure {
+  std::vector<std::string> arguments;  // "CONFIG" is replaced by the path.
+  int exit_code;
+  const char* message;
+};
+
+class BrokerStartupTest : public BrokerLifecycleTest,
+                          public ::testing::WithParamInterface<StartupFailure> {};
+
+TEST_P(BrokerStartupTest, RefusesWithClearMessage) {
+  dir_.Write("bad.yaml", "rules:\n  - name: r\n    match: {hosts: [a.example]}\n");
+  dir_.Write("mismatch.yaml",
+             "trust_bundles: [{name: r, pem_file: pki/ca.pem}]\n"
+             "certificates: [{id: c, chain_pem_file: pki/client-chain.pem, "
+             "key_pem_file: pki/expired-client.key}]\n");
+  std::vector<std::string> arguments;
+  for (const std::string& argument : GetParam().arguments) {
+    std::string replaced = argument;
+    for (const char* name : {"bad.yaml", "mismatch.yaml", "config.yaml"}) {
+      size_t at = replaced.find(name);
+      if (at != std::string::npos) replaced.replace(at, strlen(name), dir_.Path(name));
+    }
+    arguments.push_back(replaced);
+  }
+  std::string log;
+  auto code = BrokerProcess::RunToExit(arguments, dir_.path(), log);
+  ASSERT_TRUE(code.ok()) << code.status() << log;
+  EXPECT_EQ(*code, GetParam().exit_code) << log;
+  EXPECT_THAT(log, HasSubstr(GetParam().message));
+}
+
+INSTANTIATE_TEST_SUITE_P(
+    Cases, BrokerStartupTest,
+    ::testing::Values(
+        StartupFailure{{"--listen=127.0.0.1:0"}, 2, "--config and --listen are required"},
+        StartupFailure{{"--config=config.yaml", "--listen=0.0.0.0:0"}, 1,
+                       "plaintext TCP is only allowed on loopback"},
+        StartupFailure{{"--config=config.yaml", "--listen=192.0.2.1:8443"}, 1,
+                       "plaintext TCP is only allowed on loopback"},
+        StartupFailure{{"--config=config.yaml", "--listen=nonsense"}, 1,
+                       "expected HOST:PORT or unix:PATH"},
+        StartupFailure{{"--config=/nonexistent/x.yaml", "--listen=127.0.0.1:0"}, 1,
+                       "cannot open /nonexistent/x.yaml"},
+        StartupFailure{{"--config=bad.yaml", "--listen=127.0.0.1:0"}, 1,
+                       "rules[0].server_validation.trust_bundles: required unless mode is AGENT"},
+        StartupFailure{{"--config=mismatch.yaml", "--listen=127.0.0.1:0"}, 1,
+                       "does not match the leaf certificate"},
+        StartupFailure{{"--config=config.yaml", "--listen=127.0.0.1:0", "extra"}, 2,
+                       "unexpected argument: extra"}));
+
+}  // namespace
+}  // namespace certbroker::testing

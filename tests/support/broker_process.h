@@ -1,0 +1,62 @@
+// BrokerProcess: runs the real certbrokerd binary for an integration test,
+// waits until it has written its ready file, and stops it with a signal,
+// reporting its exit code. Its stderr goes to a file the test can read.
+#ifndef CERTBROKER_TESTS_SUPPORT_BROKER_PROCESS_H_
+#define CERTBROKER_TESTS_SUPPORT_BROKER_PROCESS_H_
+
+#include <sys/types.h>
+
+#include <string>
+#include <vector>
+
+#include "absl/status/statusor.h"
+#include "absl/time/time.h"
+
+namespace certbroker::testing {
+
+class BrokerProcess {
+ public:
+  // Start runs certbrokerd with `arguments` plus --ready_file in
+  // `work_dir`, and waits up to `timeout` for it to be serving. Fails with
+  // the broker's stderr when it exits first or the timeout passes.
+  static absl::StatusOr<std::unique_ptr<BrokerProcess>> Start(
+      const std::vector<std::string>& arguments, const std::string& work_dir,
+      absl::Duration timeout = absl::Seconds(20));
+
+  // RunToExit runs certbrokerd with `arguments`, expecting it to exit by
+  // itself (a start-up failure), and returns its exit code; `log` receives
+  // its stderr.
+  static absl::StatusOr<int> RunToExit(const std::vector<std::string>& arguments,
+                                       const std::string& work_dir, std::string& log,
+                                       absl::Duration timeout = absl::Seconds(20));
+
+  ~BrokerProcess();
+
+  // addresses are the bound listen addresses from the ready file, in
+  // --listen order ("127.0.0.1:PORT", "unix:/path").
+  const std::vector<std::string>& addresses() const { return addresses_; }
+
+  // Signal sends `signal_number` to the broker.
+  void Signal(int signal_number) const;
+
+  // Stop sends SIGTERM and returns the exit code (128+N if killed by a
+  // signal), waiting at most `timeout` before killing it.
+  int Stop(absl::Duration timeout = absl::Seconds(20));
+
+  // Log returns what the broker has written to stderr so far.
+  std::string Log() const;
+
+  // WaitForLog waits up to `timeout` for `text` to appear in the log.
+  bool WaitForLog(const std::string& text, absl::Duration timeout = absl::Seconds(10)) const;
+
+ private:
+  BrokerProcess() = default;
+
+  pid_t pid_ = -1;
+  std::string log_path_;
+  std::vector<std::string> addresses_;
+};
+
+}  // namespace certbroker::testing
+
+#endif  // CERTBROKER_TESTS_SUPPORT_BROKER_PROCESS_H_
