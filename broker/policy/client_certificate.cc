@@ -7,26 +7,10 @@
 #include "broker/x509/pem.h"
 
 namespace certbroker::policy {
-namespace {
-
-std::string NameDer(const X509_NAME* name) {
-  uint8_t* der = nullptr;
-  int length = i2d_X509_NAME(const_cast<X509_NAME*>(name), &der);
-  if (length <= 0) {
-    ERR_clear_error();
-    return std::string();
-  }
-  bssl::UniquePtr<uint8_t> owned(der);
-  return std::string(reinterpret_cast<const char*>(der),
-                     static_cast<size_t>(length));
-}
-
-}  // namespace
-
 bool ClientCertificate::IsIssuedByAnyOf(
     const std::vector<std::string>& issuer_names) const {
   for (const auto& certificate : chain) {
-    std::string issuer = NameDer(X509_get_issuer_name(certificate.get()));
+    std::string issuer = x509::NameToDer(X509_get_issuer_name(certificate.get()));
     for (const std::string& acceptable : issuer_names) {
       if (issuer == acceptable) return true;
     }

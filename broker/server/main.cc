@@ -18,7 +18,8 @@ ABSL_FLAG(std::vector<std::string>, listen, {},
 ABSL_FLAG(std::string, ready_file, "",
           "When set, write the bound addresses (one per line) here once serving.");
 ABSL_FLAG(absl::Duration, shutdown_grace, absl::Seconds(5),
-          "How long SIGTERM/SIGINT waits for in-flight calls before cancelling them.");
+          "How long SIGTERM/SIGINT waits for calls in flight to finish before "
+          "cancelling them. New calls get UNAVAILABLE meanwhile.");
 
 int main(int argc, char** argv) {
   absl::SetProgramUsageMessage(

@@ -9,6 +9,7 @@
 #include "broker/common/status_macros.h"
 #include "broker/service/decision_log.h"
 #include "broker/validation/server_chain_validator.h"
+#include "broker/x509/certificate.h"
 #include "broker/x509/keys.h"
 
 namespace certbroker::service {
@@ -19,14 +20,11 @@ namespace v1 = ::certbroker::v1;
 constexpr size_t kMaxAcceptableIssuers = 256;
 constexpr size_t kMaxIssuerNameBytes = 4096;
 
-// IsDerName is true when `der` is exactly one DER-encoded X.509 Name.
-bool IsDerName(const std::string& der) {
-  const uint8_t* cursor = reinterpret_cast<const uint8_t*>(der.data());
-  bssl::UniquePtr<X509_NAME> name(
-      d2i_X509_NAME(nullptr, &cursor, static_cast<long>(der.size())));
-  ERR_clear_error();
-  return name != nullptr &&
-         cursor == reinterpret_cast<const uint8_t*>(der.data()) + der.size();
+// RecordVerdict copies a server-certificate verdict into its log record.
+void RecordVerdict(const v1::OnServerCertificateResponse& response, Decision& decision) {
+  decision.verdict = response.accepted() ? "accept" : "reject";
+  decision.reason = v1::Reason_Name(response.reason());
+  decision.detail = response.detail();
 }
 
 grpc::Status ToGrpc(const absl::Status& status) {
@@ -46,77 +44,52 @@ void SetTimestamp(absl::Time time, google::protobuf::Timestamp* out) {
   out->set_nanos(0);
 }
 
-// Finish logs a failed RPC as a decision and completes the call.
-grpc::ServerUnaryReactor* Finish(grpc::CallbackServerContext* context,
-                                 const absl::Status& status, absl::string_view rpc,
-                                 const Decision& decision) {
-  auto* reactor = context->DefaultReactor();
+}  // namespace
+
+CertificateBrokerService::CertificateBrokerService(
+    const policy::CurrentPolicy& policy, CallTracker& calls, Clock clock)
+    : policy_(policy), calls_(calls), clock_(std::move(clock)) {}
+
+template <typename Request, typename Response>
+grpc::ServerUnaryReactor* CertificateBrokerService::Serve(
+    grpc::CallbackServerContext* context, absl::string_view rpc, const Request& request,
+    Response& response, Decider<Request, Response> decide) {
+  grpc::ServerUnaryReactor* reactor = calls_.StartCall();
+  if (reactor == nullptr) return calls_.RefuseCall(context);
+  Decision decision;
+  absl::Status status = (this->*decide)(*policy_.Get(), request, response, decision);
   if (!status.ok()) {
-    std::string id = NewDecisionId();
-    std::string peer = context->peer();
-    LogDecision({rpc, id, peer, decision.target, decision.rule,
-                 absl::StatusCodeToString(status.code()), "error",
-                 status.message()});
+    decision.verdict = absl::StatusCodeToString(status.code());
+    decision.reason = "error";
+    decision.detail = std::string(status.message());
   }
+  if (decision.id.empty()) decision.id = NewDecisionId();
+  std::string peer = context->peer();
+  LogDecision({rpc, decision.id, peer, decision.target, decision.rule, decision.verdict,
+               decision.reason, decision.detail});
   reactor->Finish(ToGrpc(status));
   return reactor;
 }
 
-}  // namespace
-
-CertificateBrokerService::CertificateBrokerService(
-    const policy::CurrentPolicy& policy, Clock clock)
-    : policy_(policy), clock_(std::move(clock)) {}
-
 grpc::ServerUnaryReactor* CertificateBrokerService::GetCertificatePolicy(
-    grpc::CallbackServerContext* context,
-    const v1::GetCertificatePolicyRequest* request,
+    grpc::CallbackServerContext* context, const v1::GetCertificatePolicyRequest* request,
     v1::GetCertificatePolicyResponse* response) {
-  Decision decision;
-  absl::Status status = DecidePolicy(*policy_.Get(), *request, *response, decision);
-  if (status.ok()) {
-    std::string id = NewDecisionId();
-    std::string peer = context->peer();
-    LogDecision({"GetCertificatePolicy", id, peer, decision.target, decision.rule,
-                 "answer", v1::ValidationMode_Name(response->validation_mode()),
-                 response->client_certificate_available()
-                     ? "client certificate available"
-                     : "no client certificate"});
-  }
-  return Finish(context, status, "GetCertificatePolicy", decision);
+  return Serve(context, "GetCertificatePolicy", *request, *response,
+               &CertificateBrokerService::DecidePolicy);
 }
 
 grpc::ServerUnaryReactor* CertificateBrokerService::GetClientCertificate(
-    grpc::CallbackServerContext* context,
-    const v1::GetClientCertificateRequest* request,
+    grpc::CallbackServerContext* context, const v1::GetClientCertificateRequest* request,
     v1::GetClientCertificateResponse* response) {
-  Decision decision;
-  absl::Status status =
-      DecideClientCertificate(*policy_.Get(), *request, *response, decision);
-  if (status.ok()) {
-    std::string id = NewDecisionId();
-    std::string peer = context->peer();
-    LogDecision({"GetClientCertificate", id, peer, decision.target, decision.rule,
-                 "give", response->certificate_id(),
-                 response->private_key().empty() ? "" : "with exportable key"});
-  }
-  return Finish(context, status, "GetClientCertificate", decision);
+  return Serve(context, "GetClientCertificate", *request, *response,
+               &CertificateBrokerService::DecideClientCertificate);
 }
 
 grpc::ServerUnaryReactor* CertificateBrokerService::OnServerCertificate(
-    grpc::CallbackServerContext* context,
-    const v1::OnServerCertificateRequest* request,
+    grpc::CallbackServerContext* context, const v1::OnServerCertificateRequest* request,
     v1::OnServerCertificateResponse* response) {
-  Decision decision;
-  absl::Status status =
-      DecideServerCertificate(*policy_.Get(), *request, *response, decision);
-  if (status.ok()) {
-    std::string peer = context->peer();
-    LogDecision({"OnServerCertificate", response->decision_id(), peer, decision.target,
-                 decision.rule, response->accepted() ? "accept" : "reject",
-                 v1::Reason_Name(response->reason()), response->detail()});
-  }
-  return Finish(context, status, "OnServerCertificate", decision);
+  return Serve(context, "OnServerCertificate", *request, *response,
+               &CertificateBrokerService::DecideServerCertificate);
 }
 
 absl::Status CertificateBrokerService::DecidePolicy(
@@ -133,6 +106,8 @@ absl::Status CertificateBrokerService::DecidePolicy(
     response.set_override_automatic_check(true);
     response.set_validation_mode(v1::BROKER);
     SetDuration(snapshot.default_cache_ttl(), response.mutable_cache_ttl());
+    decision.verdict = "answer";
+    decision.reason = "NO_MATCHING_RULE";
     return absl::OkStatus();
   }
   decision.rule = rule->name;
@@ -146,6 +121,10 @@ absl::Status CertificateBrokerService::DecidePolicy(
     ttl = std::min(ttl, rule->client_certificate->not_after - now);
   }
   SetDuration(ttl, response.mutable_cache_ttl());
+  decision.verdict = "answer";
+  decision.reason = v1::ValidationMode_Name(rule->mode);
+  decision.detail = response.client_certificate_available() ? "client certificate available"
+                                                            : "no client certificate";
   return absl::OkStatus();
 }
 
@@ -163,7 +142,7 @@ absl::Status CertificateBrokerService::DecideClientCertificate(
   std::vector<std::string> issuers;
   for (int i = 0; i < request.acceptable_issuers_size(); ++i) {
     const std::string& name = request.acceptable_issuers(i);
-    if (name.empty() || name.size() > kMaxIssuerNameBytes || !IsDerName(name)) {
+    if (name.empty() || name.size() > kMaxIssuerNameBytes || !x509::IsDerName(name)) {
       return absl::InvalidArgumentError(absl::StrCat(
           "acceptable_issuers[", i, "]: not a DER distinguished name of 1 to ",
           kMaxIssuerNameBytes, " bytes"));
@@ -215,6 +194,9 @@ absl::Status CertificateBrokerService::DecideClientCertificate(
   response.set_certificate_id(certificate->id);
   response.set_policy_version(snapshot.version());
   response.set_rule_name(rule->name);
+  decision.verdict = "give";
+  decision.reason = certificate->id;
+  decision.detail = "with exportable key";
   return absl::OkStatus();
 }
 
@@ -251,7 +233,8 @@ absl::Status CertificateBrokerService::DecideServerCertificate(
   }
   if (server_name.empty()) server_name = target.sni.empty() ? target.host : target.sni;
 
-  response.set_decision_id(NewDecisionId());
+  decision.id = NewDecisionId();
+  response.set_decision_id(decision.id);
   response.set_policy_version(snapshot.version());
   const policy::CompiledRule* rule = snapshot.FindRule(target);
   if (rule == nullptr) {
@@ -260,6 +243,7 @@ absl::Status CertificateBrokerService::DecideServerCertificate(
     response.set_detail(absl::StrCat("no rule matches ", decision.target,
                                      "; the default action is to reject"));
     SetDuration(snapshot.default_cache_ttl(), response.mutable_cache_ttl());
+    RecordVerdict(response, decision);
     return absl::OkStatus();
   }
   decision.rule = rule->name;
@@ -272,6 +256,7 @@ absl::Status CertificateBrokerService::DecideServerCertificate(
         "' leaves validation to the agent (mode AGENT) and names no trust "
         "bundles: the broker cannot vouch for this chain"));
     SetDuration(rule->cache_ttl, response.mutable_cache_ttl());
+    RecordVerdict(response, decision);
     return absl::OkStatus();
   }
   const absl::Time now = clock_();
@@ -286,6 +271,7 @@ absl::Status CertificateBrokerService::DecideServerCertificate(
   absl::Duration ttl = rule->cache_ttl;
   if (verdict.accepted()) ttl = std::min(ttl, verdict.earliest_not_after - now);
   SetDuration(ttl, response.mutable_cache_ttl());
+  RecordVerdict(response, decision);
   return absl::OkStatus();
 }
 

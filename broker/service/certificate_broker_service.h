@@ -10,6 +10,7 @@
 #include "absl/status/statusor.h"
 #include "absl/time/time.h"
 #include "broker/policy/policy_snapshot.h"
+#include "broker/service/call_tracker.h"
 #include "certbroker/v1/broker.grpc.pb.h"
 
 namespace certbroker::service {
@@ -17,18 +18,22 @@ namespace certbroker::service {
 // Clock returns the current time; tests substitute a fixed one.
 using Clock = std::function<absl::Time()>;
 
-// Decision is what a handler learned before answering, for its log line.
+// Decision is what a handler decided, for its log line.
 struct Decision {
-  std::string target;  // ResolvedTarget::ToString(), once resolved.
-  std::string rule;    // The matched rule's name, once matched.
+  std::string id;       // The decision id; made up when a handler sets none.
+  std::string target;   // ResolvedTarget::ToString(), once resolved.
+  std::string rule;     // The matched rule's name, once matched.
+  std::string verdict;  // "accept", "reject", "answer", "give", or an error code.
+  std::string reason;
+  std::string detail;
 };
 
 class CertificateBrokerService final
     : public ::certbroker::v1::CertificateBroker::CallbackService {
  public:
-  // `policy` must outlive the service.
-  explicit CertificateBrokerService(const policy::CurrentPolicy& policy,
-                                    Clock clock = absl::Now);
+  // `policy` and `calls` must outlive the service.
+  CertificateBrokerService(const policy::CurrentPolicy& policy, CallTracker& calls,
+                           Clock clock = absl::Now);
 
   grpc::ServerUnaryReactor* GetCertificatePolicy(
       grpc::CallbackServerContext* context,
@@ -46,6 +51,18 @@ class CertificateBrokerService final
       ::certbroker::v1::OnServerCertificateResponse* response) override;
 
  private:
+  template <typename Request, typename Response>
+  using Decider = absl::Status (CertificateBrokerService::*)(const policy::PolicySnapshot&,
+                                                             const Request&, Response&,
+                                                             Decision&) const;
+
+  // Serve runs one unary call: counts it, decides against the current
+  // snapshot, logs the decision, and finishes the call.
+  template <typename Request, typename Response>
+  grpc::ServerUnaryReactor* Serve(grpc::CallbackServerContext* context,
+                                  absl::string_view rpc, const Request& request,
+                                  Response& response, Decider<Request, Response> decide);
+
   absl::Status DecidePolicy(const policy::PolicySnapshot& snapshot,
                             const ::certbroker::v1::GetCertificatePolicyRequest& request,
                             ::certbroker::v1::GetCertificatePolicyResponse& response,
@@ -62,6 +79,7 @@ class CertificateBrokerService final
       Decision& decision) const;
 
   const policy::CurrentPolicy& policy_;
+  CallTracker& calls_;
   Clock clock_;
 };
 

@@ -56,17 +56,33 @@ absl::StatusOr<bssl::UniquePtr<X509>> ParseDerCertificate(absl::string_view der)
   return certificate;
 }
 
-std::string CertificateToDer(const X509* certificate) {
+// Encode calls one of BoringSSL's i2d functions and returns the bytes.
+template <typename T>
+std::string Encode(int (*i2d)(T*, uint8_t**), const T* object) {
   uint8_t* der = nullptr;
-  // i2d_X509 takes a non-const pointer in this BoringSSL but only reads.
-  int length = i2d_X509(const_cast<X509*>(certificate), &der);
+  // This BoringSSL's i2d functions take non-const pointers but only read.
+  int length = i2d(const_cast<T*>(object), &der);
   if (length <= 0) {
     ERR_clear_error();
     return std::string();
   }
   bssl::UniquePtr<uint8_t> owned(der);
-  return std::string(reinterpret_cast<const char*>(der),
-                     static_cast<size_t>(length));
+  return std::string(reinterpret_cast<const char*>(der), static_cast<size_t>(length));
+}
+
+std::string CertificateToDer(const X509* certificate) {
+  return Encode(i2d_X509, certificate);
+}
+
+std::string NameToDer(const X509_NAME* name) { return Encode(i2d_X509_NAME, name); }
+
+bool IsDerName(absl::string_view der) {
+  const uint8_t* cursor = reinterpret_cast<const uint8_t*>(der.data());
+  bssl::UniquePtr<X509_NAME> name(
+      d2i_X509_NAME(nullptr, &cursor, static_cast<long>(der.size())));
+  ERR_clear_error();
+  return name != nullptr &&
+         cursor == reinterpret_cast<const uint8_t*>(der.data()) + der.size();
 }
 
 std::string SubjectName(const X509* certificate) {

@@ -25,6 +25,13 @@ absl::StatusOr<bssl::UniquePtr<X509>> ParseDerCertificate(absl::string_view der)
 // BoringSSL cannot encode it, which does not happen for parsed certificates.
 std::string CertificateToDer(const X509* certificate);
 
+// NameToDer returns the DER encoding of `name` (as a TLS CertificateRequest
+// lists acceptable issuers); empty only if BoringSSL cannot encode it.
+std::string NameToDer(const X509_NAME* name);
+
+// IsDerName is true when `der` is exactly one DER-encoded X.509 Name.
+bool IsDerName(absl::string_view der);
+
 // SubjectName returns `certificate`'s subject as a one-line RFC 2253 string,
 // for details and logs ("CN=api.example.com,O=Example").
 std::string SubjectName(const X509* certificate);

@@ -145,10 +145,7 @@ TEST_F(CertificateBrokerRpcTest, ClientCertificateNotFoundCases) {
 
 TEST_F(CertificateBrokerRpcTest, HonoursAcceptableIssuers) {
   auto name_der = [](const devpki::Issued& issued) {
-    uint8_t* der = nullptr;
-    int length = i2d_X509_NAME(X509_get_subject_name(issued.certificate.get()), &der);
-    bssl::UniquePtr<uint8_t> owned(der);
-    return std::string(reinterpret_cast<const char*>(der), length);
+    return x509::NameToDer(X509_get_subject_name(issued.certificate.get()));
   };
   v1::GetClientCertificateResponse response;
   grpc::Status accepted = ClientCertificate(HostTarget("api.example.test"), response,
