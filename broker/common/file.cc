@@ -30,7 +30,8 @@ absl::Status ErrnoStatus(int error, const std::string& what) {
 
 }  // namespace
 
-absl::StatusOr<std::string> ReadFile(const std::string& path, size_t max_bytes) {
+absl::StatusOr<std::string> ReadFile(const std::string& path,
+                                     size_t max_bytes) {
   int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
   if (fd < 0) return ErrnoStatus(errno, absl::StrCat("cannot open ", path));
   struct stat info;
@@ -69,12 +70,14 @@ absl::StatusOr<std::string> ReadFile(const std::string& path, size_t max_bytes) 
 absl::Status WriteFileAtomically(const std::string& path,
                                  const std::string& contents, int mode) {
   std::string temporary = absl::StrCat(path, ".tmp.", ::getpid());
-  int fd = ::open(temporary.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC,
-                  mode);
-  if (fd < 0) return ErrnoStatus(errno, absl::StrCat("cannot create ", temporary));
+  int fd =
+      ::open(temporary.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, mode);
+  if (fd < 0)
+    return ErrnoStatus(errno, absl::StrCat("cannot create ", temporary));
   size_t written = 0;
   while (written < contents.size()) {
-    ssize_t n = ::write(fd, contents.data() + written, contents.size() - written);
+    ssize_t n =
+        ::write(fd, contents.data() + written, contents.size() - written);
     if (n < 0) {
       if (errno == EINTR) continue;
       int error = errno;

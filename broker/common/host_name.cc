@@ -30,8 +30,8 @@ bool IsDnsName(absl::string_view host) {
     if (label.front() == '-' || label.back() == '-') return false;
     for (char c : label) {
       bool ok = absl::ascii_islower(static_cast<unsigned char>(c)) ||
-                absl::ascii_isdigit(static_cast<unsigned char>(c)) || c == '-' ||
-                c == '_';
+                absl::ascii_isdigit(static_cast<unsigned char>(c)) ||
+                c == '-' || c == '_';
       if (!ok) return false;
     }
   }

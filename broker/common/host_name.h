@@ -5,6 +5,7 @@
 #define CERTBROKER_BROKER_COMMON_HOST_NAME_H_
 
 #include <string>
+
 #include "absl/strings/string_view.h"
 
 namespace certbroker {

@@ -29,9 +29,10 @@ const char* LevelName(LogLevel level) {
 }  // namespace
 
 void LogLine(LogLevel level, absl::string_view message) {
-  std::string line = absl::StrCat(
-      absl::FormatTime("%Y-%m-%dT%H:%M:%E3SZ", absl::Now(), absl::UTCTimeZone()),
-      " ", LevelName(level), " ", message, "\n");
+  std::string line =
+      absl::StrCat(absl::FormatTime("%Y-%m-%dT%H:%M:%E3SZ", absl::Now(),
+                                    absl::UTCTimeZone()),
+                   " ", LevelName(level), " ", message, "\n");
   absl::MutexLock lock(&log_mutex);
   std::fwrite(line.data(), 1, line.size(), stderr);
   std::fflush(stderr);

@@ -5,6 +5,7 @@
 #define CERTBROKER_BROKER_COMMON_LOG_H_
 
 #include <string>
+
 #include "absl/strings/string_view.h"
 
 namespace certbroker {

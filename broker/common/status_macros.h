@@ -9,10 +9,10 @@
 
 // CB_RETURN_IF_ERROR returns the status of `expr` from the enclosing function
 // when it is not OK.
-#define CB_RETURN_IF_ERROR(expr)                      \
-  do {                                                \
-    ::absl::Status cb_status_ = (expr);               \
-    if (!cb_status_.ok()) return cb_status_;          \
+#define CB_RETURN_IF_ERROR(expr)             \
+  do {                                       \
+    ::absl::Status cb_status_ = (expr);      \
+    if (!cb_status_.ok()) return cb_status_; \
   } while (false)
 
 #define CB_STATUS_MACROS_CONCAT_INNER(a, b) a##b
@@ -24,8 +24,8 @@
 #define CB_ASSIGN_OR_RETURN(lhs, expr)                                      \
   CB_ASSIGN_OR_RETURN_IMPL(CB_STATUS_MACROS_CONCAT(cb_statusor_, __LINE__), \
                            lhs, expr)
-#define CB_ASSIGN_OR_RETURN_IMPL(statusor, lhs, expr) \
-  auto statusor = (expr);                             \
+#define CB_ASSIGN_OR_RETURN_IMPL(statusor, lhs, expr)      \
+  auto statusor = (expr);                                  \
   if (!statusor.ok()) return std::move(statusor).status(); \
   lhs = std::move(statusor).value()
 

@@ -27,7 +27,8 @@ constexpr int64_t kMaxCacheTtlSeconds = 86400;
 // Problem builds the "SOURCE: PATH: problem" error every check returns.
 absl::Status Problem(absl::string_view source, absl::string_view path,
                      absl::string_view what) {
-  return absl::InvalidArgumentError(absl::StrCat(source, ": ", path, ": ", what));
+  return absl::InvalidArgumentError(
+      absl::StrCat(source, ": ", path, ": ", what));
 }
 
 bool IsValidName(absl::string_view name) {
@@ -61,30 +62,34 @@ absl::Status CheckHostPattern(absl::string_view source, const std::string& path,
   if (pattern == "*") return absl::OkStatus();
   for (unsigned char c : pattern) {
     if (c >= 0x80) {
-      return Problem(source, path,
-                     absl::StrCat("'", pattern,
-                                  "' is not ASCII; write internationalized names "
-                                  "in their A-label form (xn--...)"));
+      return Problem(
+          source, path,
+          absl::StrCat("'", pattern,
+                       "' is not ASCII; write internationalized names "
+                       "in their A-label form (xn--...)"));
     }
   }
   std::string host = NormalizeHost(pattern);
   if (absl::StartsWith(host, "*.")) {
     if (!IsDnsName(host.substr(2))) {
       return Problem(source, path,
-                     absl::StrCat("'", pattern, "' is not a valid wildcard: write "
-                                                "*.domain with a valid domain"));
+                     absl::StrCat("'", pattern,
+                                  "' is not a valid wildcard: write "
+                                  "*.domain with a valid domain"));
     }
     return absl::OkStatus();
   }
   if (absl::StrContains(host, '*')) {
-    return Problem(source, path,
-                   absl::StrCat("'", pattern,
-                                "': '*' may only be the whole host or the whole "
-                                "left-most label (*.example.com)"));
+    return Problem(
+        source, path,
+        absl::StrCat("'", pattern,
+                     "': '*' may only be the whole host or the whole "
+                     "left-most label (*.example.com)"));
   }
   if (!IsIpAddress(host) && !IsDnsName(host)) {
-    return Problem(source, path,
-                   absl::StrCat("'", pattern, "' is not a DNS name or IP address"));
+    return Problem(
+        source, path,
+        absl::StrCat("'", pattern, "' is not a DNS name or IP address"));
   }
   return absl::OkStatus();
 }
@@ -107,11 +112,13 @@ absl::Status ValidateRule(const BrokerConfig& config, absl::string_view source,
   const auto& rule = config.rules(index);
   const std::string path = absl::StrCat("rules[", index, "]");
   if (!rule.has_match() || rule.match().hosts().empty()) {
-    return Problem(source, path + ".match.hosts", "required: at least one host");
+    return Problem(source, path + ".match.hosts",
+                   "required: at least one host");
   }
   for (int i = 0; i < rule.match().hosts_size(); ++i) {
-    absl::Status status = CheckHostPattern(
-        source, absl::StrCat(path, ".match.hosts[", i, "]"), rule.match().hosts(i));
+    absl::Status status =
+        CheckHostPattern(source, absl::StrCat(path, ".match.hosts[", i, "]"),
+                         rule.match().hosts(i));
     if (!status.ok()) return status;
   }
   for (int i = 0; i < rule.match().ports_size(); ++i) {
@@ -136,16 +143,17 @@ absl::Status ValidateRule(const BrokerConfig& config, absl::string_view source,
   if (!rule.client_certificate().empty() &&
       certificates.count(rule.client_certificate()) == 0) {
     return Problem(source, path + ".client_certificate",
-                   absl::StrCat("no certificate has id '", rule.client_certificate(),
-                                "'"));
+                   absl::StrCat("no certificate has id '",
+                                rule.client_certificate(), "'"));
   }
   const auto& validation = rule.server_validation();
   for (int i = 0; i < validation.trust_bundles_size(); ++i) {
     if (bundles.count(validation.trust_bundles(i)) == 0) {
-      return Problem(source,
-                     absl::StrCat(path, ".server_validation.trust_bundles[", i, "]"),
-                     absl::StrCat("no trust bundle is named '",
-                                  validation.trust_bundles(i), "'"));
+      return Problem(
+          source,
+          absl::StrCat(path, ".server_validation.trust_bundles[", i, "]"),
+          absl::StrCat("no trust bundle is named '",
+                       validation.trust_bundles(i), "'"));
     }
   }
   if (validation.mode() != ServerValidation::AGENT &&
@@ -162,12 +170,14 @@ absl::Status ValidateRule(const BrokerConfig& config, absl::string_view source,
 
 }  // namespace
 
-absl::Status ValidateConfig(const BrokerConfig& config, absl::string_view source) {
+absl::Status ValidateConfig(const BrokerConfig& config,
+                            absl::string_view source) {
   std::set<std::string> bundles;
   for (int i = 0; i < config.trust_bundles_size(); ++i) {
     const auto& bundle = config.trust_bundles(i);
     const std::string path = absl::StrCat("trust_bundles[", i, "]");
-    absl::Status status = CheckName(source, path + ".name", bundle.name(), bundles);
+    absl::Status status =
+        CheckName(source, path + ".name", bundle.name(), bundles);
     if (!status.ok()) return status;
     if (bundle.source_case() == v1::TrustBundle::SOURCE_NOT_SET) {
       return Problem(source, path, "one of pem_file or pem is required");
@@ -209,8 +219,8 @@ absl::Status ValidateConfig(const BrokerConfig& config, absl::string_view source
       (limits.max_message_bytes() < kMinMaxMessageBytes ||
        limits.max_message_bytes() > kMaxMaxMessageBytes)) {
     return Problem(source, "limits.max_message_bytes",
-                   absl::StrCat("must be between ", kMinMaxMessageBytes, " and ",
-                                kMaxMaxMessageBytes));
+                   absl::StrCat("must be between ", kMinMaxMessageBytes,
+                                " and ", kMaxMaxMessageBytes));
   }
   return absl::OkStatus();
 }
@@ -222,7 +232,8 @@ absl::StatusOr<BrokerConfig> ParseConfig(absl::string_view text,
   BrokerConfig config;
   google::protobuf::util::JsonParseOptions options;
   options.ignore_unknown_fields = false;
-  auto parsed = google::protobuf::util::JsonStringToMessage(*json, &config, options);
+  auto parsed =
+      google::protobuf::util::JsonStringToMessage(*json, &config, options);
   if (!parsed.ok()) {
     return absl::InvalidArgumentError(
         absl::StrCat(source, ": ", std::string(parsed.message())));

@@ -6,9 +6,9 @@
 #define CERTBROKER_BROKER_CONFIG_CONFIG_LOADER_H_
 
 #include <string>
-#include "absl/strings/string_view.h"
 
 #include "absl/status/statusor.h"
+#include "absl/strings/string_view.h"
 #include "certbroker/config/v1/config.pb.h"
 
 namespace certbroker::config {
@@ -27,7 +27,8 @@ absl::StatusOr<BrokerConfig> LoadConfigFile(const std::string& path);
 // ValidateConfig checks what the schema cannot: required fields, unique and
 // well-formed names, references between sections, host patterns, ports and
 // limits. Errors name `source` and the field path.
-absl::Status ValidateConfig(const BrokerConfig& config, absl::string_view source);
+absl::Status ValidateConfig(const BrokerConfig& config,
+                            absl::string_view source);
 
 // Effective limits and TTLs, with the documented defaults applied.
 uint32_t MaxChainLength(const BrokerConfig& config);

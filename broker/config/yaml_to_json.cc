@@ -31,12 +31,12 @@ class Converter {
   absl::Status Error(const YAML::Node& node, const std::string& path,
                      absl::string_view what) const {
     const YAML::Mark mark = node.Mark();
-    std::string where = mark.is_null()
-                            ? std::string(source_)
-                            : absl::StrCat(source_, ":", mark.line + 1, ":",
-                                           mark.column + 1);
-    return absl::InvalidArgumentError(
-        absl::StrCat(where, ": ", path.empty() ? "(top level)" : path, ": ", what));
+    std::string where =
+        mark.is_null()
+            ? std::string(source_)
+            : absl::StrCat(source_, ":", mark.line + 1, ":", mark.column + 1);
+    return absl::InvalidArgumentError(absl::StrCat(
+        where, ": ", path.empty() ? "(top level)" : path, ": ", what));
   }
 
   absl::Status Field(const YAML::Node& node, const FieldDescriptor& field,
@@ -115,8 +115,9 @@ bool ValidDuration(absl::string_view text) {
   if (!text.empty() && text.front() == '-') text.remove_prefix(1);
   size_t dot = text.find('.');
   absl::string_view whole = text.substr(0, dot);
-  absl::string_view fraction =
-      dot == absl::string_view::npos ? absl::string_view() : text.substr(dot + 1);
+  absl::string_view fraction = dot == absl::string_view::npos
+                                   ? absl::string_view()
+                                   : text.substr(dot + 1);
   auto all_digits = [](absl::string_view part) {
     for (char c : part) {
       if (!absl::ascii_isdigit(static_cast<unsigned char>(c))) return false;
@@ -182,7 +183,8 @@ absl::Status Converter::Message(const YAML::Node& node,
     first = false;
     out += JsonString(field->json_name());
     out += ':';
-    absl::Status status = Field(entry.second, *field, JoinPath(path, name), out);
+    absl::Status status =
+        Field(entry.second, *field, JoinPath(path, name), out);
     if (!status.ok()) return status;
   }
   out += '}';
@@ -194,7 +196,8 @@ absl::Status Converter::Field(const YAML::Node& node,
                               const std::string& path, std::string& out) const {
   if (field.is_map()) {
     if (!node.IsMap()) {
-      return Error(node, path, absl::StrCat("expected a mapping, found ", NodeKind(node)));
+      return Error(node, path,
+                   absl::StrCat("expected a mapping, found ", NodeKind(node)));
     }
     const FieldDescriptor& value_field = *field.message_type()->map_value();
     out += '{';
@@ -208,8 +211,9 @@ absl::Status Converter::Field(const YAML::Node& node,
       const std::string key = entry.first.Scalar();
       out += JsonString(key);
       out += ':';
-      absl::Status status = Value(entry.second, value_field,
-                                  absl::StrCat(path, "[", JsonString(key), "]"), out);
+      absl::Status status =
+          Value(entry.second, value_field,
+                absl::StrCat(path, "[", JsonString(key), "]"), out);
       if (!status.ok()) return status;
     }
     out += '}';
@@ -217,7 +221,8 @@ absl::Status Converter::Field(const YAML::Node& node,
   }
   if (field.is_repeated()) {
     if (!node.IsSequence()) {
-      return Error(node, path, absl::StrCat("expected a list, found ", NodeKind(node)));
+      return Error(node, path,
+                   absl::StrCat("expected a list, found ", NodeKind(node)));
     }
     out += '[';
     for (size_t i = 0; i < node.size(); ++i) {
@@ -244,15 +249,17 @@ absl::Status Converter::Value(const YAML::Node& node,
     return Message(node, *field.message_type(), path, out);
   }
   if (!node.IsScalar()) {
-    return Error(node, path, absl::StrCat("expected a single value, found ",
-                                          NodeKind(node)));
+    return Error(
+        node, path,
+        absl::StrCat("expected a single value, found ", NodeKind(node)));
   }
   return Scalar(node, field, path, out);
 }
 
 absl::Status Converter::Scalar(const YAML::Node& node,
                                const FieldDescriptor& field,
-                               const std::string& path, std::string& out) const {
+                               const std::string& path,
+                               std::string& out) const {
   const std::string& text = node.Scalar();
   if (IsDuration(field)) {
     if (!ValidDuration(text)) {
@@ -271,7 +278,8 @@ absl::Status Converter::Scalar(const YAML::Node& node,
     case FieldDescriptor::CPPTYPE_BOOL: {
       std::string lower = absl::AsciiStrToLower(text);
       if (lower != "true" && lower != "false") {
-        return Error(node, path, absl::StrCat("'", text, "' is not true or false"));
+        return Error(node, path,
+                     absl::StrCat("'", text, "' is not true or false"));
       }
       out += lower;
       return absl::OkStatus();
@@ -279,12 +287,15 @@ absl::Status Converter::Scalar(const YAML::Node& node,
     case FieldDescriptor::CPPTYPE_INT32:
     case FieldDescriptor::CPPTYPE_INT64: {
       int64_t value = 0;
-      int64_t low = field.cpp_type() == FieldDescriptor::CPPTYPE_INT32 ? INT32_MIN
-                                                                        : INT64_MIN;
-      int64_t high = field.cpp_type() == FieldDescriptor::CPPTYPE_INT32 ? INT32_MAX
-                                                                         : INT64_MAX;
+      int64_t low = field.cpp_type() == FieldDescriptor::CPPTYPE_INT32
+                        ? INT32_MIN
+                        : INT64_MIN;
+      int64_t high = field.cpp_type() == FieldDescriptor::CPPTYPE_INT32
+                         ? INT32_MAX
+                         : INT64_MAX;
       if (!absl::SimpleAtoi(text, &value) || value < low || value > high) {
-        return Error(node, path, absl::StrCat("'", text, "' is not an integer in range"));
+        return Error(node, path,
+                     absl::StrCat("'", text, "' is not an integer in range"));
       }
       out += absl::StrCat(value);
       return absl::OkStatus();
@@ -298,7 +309,8 @@ absl::Status Converter::Scalar(const YAML::Node& node,
       if (text.empty() || text[0] == '-' || !absl::SimpleAtoi(text, &value) ||
           value > high) {
         return Error(node, path,
-                     absl::StrCat("'", text, "' is not a non-negative integer in range"));
+                     absl::StrCat("'", text,
+                                  "' is not a non-negative integer in range"));
       }
       out += absl::StrCat(value);
       return absl::OkStatus();
@@ -345,8 +357,8 @@ absl::StatusOr<std::string> YamlToJson(absl::string_view yaml,
     root = YAML::Load(std::string(yaml));
   } catch (const YAML::Exception& error) {
     return absl::InvalidArgumentError(
-        absl::StrCat(source, ":", error.mark.line + 1, ":", error.mark.column + 1,
-                     ": not valid YAML: ", error.msg));
+        absl::StrCat(source, ":", error.mark.line + 1, ":",
+                     error.mark.column + 1, ": not valid YAML: ", error.msg));
   }
   std::string json;
   absl::Status status = Converter(source).Message(root, descriptor, "", json);

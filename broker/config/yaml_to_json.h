@@ -7,9 +7,9 @@
 #define CERTBROKER_BROKER_CONFIG_YAML_TO_JSON_H_
 
 #include <string>
-#include "absl/strings/string_view.h"
 
 #include "absl/status/statusor.h"
+#include "absl/strings/string_view.h"
 #include "google/protobuf/descriptor.h"
 
 namespace certbroker::config {
@@ -17,9 +17,9 @@ namespace certbroker::config {
 // YamlToJson parses `yaml` (one document) and returns JSON that protobuf's
 // JSON parser accepts for `descriptor`. An empty document gives "{}". Fails
 // with INVALID_ARGUMENT "SOURCE:LINE:COLUMN: PATH: what is wrong".
-absl::StatusOr<std::string> YamlToJson(absl::string_view yaml,
-                                       const google::protobuf::Descriptor& descriptor,
-                                       absl::string_view source);
+absl::StatusOr<std::string> YamlToJson(
+    absl::string_view yaml, const google::protobuf::Descriptor& descriptor,
+    absl::string_view source);
 
 }  // namespace certbroker::config
 

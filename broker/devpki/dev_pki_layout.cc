@@ -8,23 +8,27 @@
 
 namespace certbroker::devpki {
 
-absl::StatusOr<std::vector<std::string>> WriteDevPki(const std::string& directory) {
-  CB_ASSIGN_OR_RETURN(Issued root, Issue(RootSpec("Certbroker Dev Root CA"), nullptr));
-  CB_ASSIGN_OR_RETURN(Issued intermediate,
-                      Issue(IntermediateSpec("Certbroker Dev Intermediate CA"), &root));
+absl::StatusOr<std::vector<std::string>> WriteDevPki(
+    const std::string& directory) {
+  CB_ASSIGN_OR_RETURN(Issued root,
+                      Issue(RootSpec("Certbroker Dev Root CA"), nullptr));
   CB_ASSIGN_OR_RETURN(
-      Issued server,
-      Issue(ServerSpec("api.example.test",
-                       {std::begin(kDevServerDnsNames), std::end(kDevServerDnsNames)},
-                       {"127.0.0.1", "::1"}),
-            &intermediate));
-  CB_ASSIGN_OR_RETURN(Issued client,
-                      Issue(ClientSpec("certbroker-dev-client"), &intermediate));
+      Issued intermediate,
+      Issue(IntermediateSpec("Certbroker Dev Intermediate CA"), &root));
+  CB_ASSIGN_OR_RETURN(Issued server,
+                      Issue(ServerSpec("api.example.test",
+                                       {std::begin(kDevServerDnsNames),
+                                        std::end(kDevServerDnsNames)},
+                                       {"127.0.0.1", "::1"}),
+                            &intermediate));
+  CB_ASSIGN_OR_RETURN(
+      Issued client, Issue(ClientSpec("certbroker-dev-client"), &intermediate));
   CB_ASSIGN_OR_RETURN(Issued stranger_root,
                       Issue(RootSpec("Unrelated Root CA"), nullptr));
   CB_ASSIGN_OR_RETURN(
       Issued stranger_server,
-      Issue(ServerSpec("api.example.test", {"api.example.test"}), &stranger_root));
+      Issue(ServerSpec("api.example.test", {"api.example.test"}),
+            &stranger_root));
 
   struct Output {
     std::string name;
@@ -46,8 +50,9 @@ absl::StatusOr<std::vector<std::string>> WriteDevPki(const std::string& director
   };
   std::vector<std::string> written;
   for (const Output& output : outputs) {
-    CB_RETURN_IF_ERROR(WriteFileAtomically(
-        absl::StrCat(directory, "/", output.name), output.contents, output.mode));
+    CB_RETURN_IF_ERROR(
+        WriteFileAtomically(absl::StrCat(directory, "/", output.name),
+                            output.contents, output.mode));
     written.push_back(output.name);
   }
   return written;

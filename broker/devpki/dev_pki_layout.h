@@ -19,7 +19,8 @@ inline constexpr const char* kDevServerDnsNames[] = {"localhost",
 // WriteDevPki writes the development PKI into `directory` (which must
 // exist) and returns the names of the files it wrote. Private keys are
 // written with mode 0600. Existing files are replaced.
-absl::StatusOr<std::vector<std::string>> WriteDevPki(const std::string& directory);
+absl::StatusOr<std::vector<std::string>> WriteDevPki(
+    const std::string& directory);
 
 }  // namespace certbroker::devpki
 

@@ -10,11 +10,13 @@
 #include "absl/flags/usage.h"
 #include "broker/devpki/dev_pki_layout.h"
 
-ABSL_FLAG(std::string, out, "", "Directory to write the PKI into (created if missing).");
+ABSL_FLAG(std::string, out, "",
+          "Directory to write the PKI into (created if missing).");
 
 int main(int argc, char** argv) {
   absl::SetProgramUsageMessage(
-      "Writes a development PKI for certbrokerd: a root CA, an intermediate, a\n"
+      "Writes a development PKI for certbrokerd: a root CA, an intermediate, "
+      "a\n"
       "server chain (localhost, api.example.test, 127.0.0.1, ::1), a client\n"
       "chain, and a server chain from an unrelated root.\n"
       "Usage: certbroker-devpki --out DIR");

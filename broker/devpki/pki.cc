@@ -24,7 +24,8 @@ absl::Status AddExtension(X509* certificate, X509V3_CTX* context, int nid,
   bssl::UniquePtr<X509_EXTENSION> extension(
       X509V3_EXT_nconf_nid(nullptr, context, nid, value.c_str()));
   if (extension == nullptr || !X509_add_ext(certificate, extension.get(), -1)) {
-    return Failure(absl::StrCat("adding extension ", OBJ_nid2sn(nid), "=", value));
+    return Failure(
+        absl::StrCat("adding extension ", OBJ_nid2sn(nid), "=", value));
   }
   return absl::OkStatus();
 }
@@ -95,14 +96,16 @@ absl::StatusOr<bssl::UniquePtr<EVP_PKEY>> GenerateKey(KeyType type) {
   return key;
 }
 
-absl::StatusOr<Issued> Issue(const CertificateSpec& spec, const Issued* issuer) {
+absl::StatusOr<Issued> Issue(const CertificateSpec& spec,
+                             const Issued* issuer) {
   auto key = GenerateKey(spec.key_type);
   if (!key.ok()) return key.status();
   Issued issued;
   issued.key = std::move(key).value();
   issued.certificate.reset(X509_new());
   X509* certificate = issued.certificate.get();
-  if (certificate == nullptr || !X509_set_version(certificate, X509_VERSION_3)) {
+  if (certificate == nullptr ||
+      !X509_set_version(certificate, X509_VERSION_3)) {
     return Failure("X509_new");
   }
   absl::Status serial = SetRandomSerial(certificate);
@@ -111,10 +114,11 @@ absl::StatusOr<Issued> Issue(const CertificateSpec& spec, const Issued* issuer) 
   X509_NAME* subject = X509_get_subject_name(certificate);
   if (!X509_NAME_add_entry_by_txt(
           subject, "CN", MBSTRING_UTF8,
-          reinterpret_cast<const uint8_t*>(spec.common_name.c_str()), -1, -1, 0) ||
-      !X509_set_issuer_name(certificate,
-                            issuer ? X509_get_subject_name(issuer->certificate.get())
-                                   : subject) ||
+          reinterpret_cast<const uint8_t*>(spec.common_name.c_str()), -1, -1,
+          0) ||
+      !X509_set_issuer_name(
+          certificate, issuer ? X509_get_subject_name(issuer->certificate.get())
+                              : subject) ||
       !ASN1_TIME_set(X509_getm_notBefore(certificate),
                      absl::ToTimeT(spec.not_before)) ||
       !ASN1_TIME_set(X509_getm_notAfter(certificate),
@@ -145,7 +149,8 @@ absl::StatusOr<Issued> Issue(const CertificateSpec& spec, const Issued* issuer) 
     extensions.emplace_back(NID_ext_key_usage, eku);
   }
   std::string alt_names = SubjectAltNames(spec);
-  if (!alt_names.empty()) extensions.emplace_back(NID_subject_alt_name, alt_names);
+  if (!alt_names.empty())
+    extensions.emplace_back(NID_subject_alt_name, alt_names);
   extensions.emplace_back(NID_subject_key_identifier, "hash");
   if (issuer != nullptr) {
     extensions.emplace_back(NID_authority_key_identifier, "keyid:always");

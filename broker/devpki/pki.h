@@ -17,7 +17,12 @@ namespace certbroker::devpki {
 enum class KeyType { kEcP256, kRsa2048 };
 
 // ExtendedKeyUsage is what the leaf may be used for (the EKU extension).
-enum class ExtendedKeyUsage { kNone, kServerAuth, kClientAuth, kServerAndClient };
+enum class ExtendedKeyUsage {
+  kNone,
+  kServerAuth,
+  kClientAuth,
+  kServerAndClient
+};
 
 // CertificateSpec describes a certificate to issue.
 struct CertificateSpec {

@@ -10,7 +10,8 @@ namespace certbroker::policy {
 bool ClientCertificate::IsIssuedByAnyOf(
     const std::vector<std::string>& issuer_names) const {
   for (const auto& certificate : chain) {
-    std::string issuer = x509::NameToDer(X509_get_issuer_name(certificate.get()));
+    std::string issuer =
+        x509::NameToDer(X509_get_issuer_name(certificate.get()));
     for (const std::string& acceptable : issuer_names) {
       if (issuer == acceptable) return true;
     }

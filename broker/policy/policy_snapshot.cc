@@ -69,26 +69,28 @@ class Loader {
   Digest& digest_;
 };
 
-absl::StatusOr<x509::CertificateList> LoadBundle(const config::v1::TrustBundle& bundle,
-                                                 size_t index, Loader& loader) {
-  std::string path = absl::StrCat("trust_bundles[", index, "] (", bundle.name(), ")");
+absl::StatusOr<x509::CertificateList> LoadBundle(
+    const config::v1::TrustBundle& bundle, size_t index, Loader& loader) {
+  std::string path =
+      absl::StrCat("trust_bundles[", index, "] (", bundle.name(), ")");
   std::string text = bundle.pem();
   std::string origin = path + ".pem";
   if (bundle.source_case() == config::v1::TrustBundle::kPemFile) {
-    CB_ASSIGN_OR_RETURN(text, loader.Read(path + ".pem_file", bundle.pem_file()));
+    CB_ASSIGN_OR_RETURN(text,
+                        loader.Read(path + ".pem_file", bundle.pem_file()));
     origin = loader.Resolve(bundle.pem_file());
   }
   auto roots = x509::ParsePemCertificates(text, origin);
   if (!roots.ok()) {
-    return absl::InvalidArgumentError(absl::StrCat(loader.source(), ": ", path,
-                                                   ": ", roots.status().message()));
+    return absl::InvalidArgumentError(absl::StrCat(
+        loader.source(), ": ", path, ": ", roots.status().message()));
   }
   for (size_t i = 0; i < roots->size(); ++i) {
     X509* root = (*roots)[i].get();
     if (X509_check_issued(root, root) != X509_V_OK) {
       return absl::InvalidArgumentError(absl::StrCat(
-          loader.source(), ": ", path, ": ", origin, ": certificate ", i + 1, " (",
-          x509::SubjectName(root),
+          loader.source(), ": ", path, ": ", origin, ": certificate ", i + 1,
+          " (", x509::SubjectName(root),
           ") is not a self-signed root; trust bundles hold roots, and "
           "intermediates belong in the chain the server sends"));
     }
@@ -98,16 +100,17 @@ absl::StatusOr<x509::CertificateList> LoadBundle(const config::v1::TrustBundle& 
 
 absl::StatusOr<std::shared_ptr<const ClientCertificate>> LoadCertificate(
     const config::v1::Certificate& certificate, size_t index, Loader& loader) {
-  std::string path = absl::StrCat("certificates[", index, "] (", certificate.id(), ")");
-  CB_ASSIGN_OR_RETURN(std::string chain,
-                      loader.Read(path + ".chain_pem_file", certificate.chain_pem_file()));
-  CB_ASSIGN_OR_RETURN(std::string key,
-                      loader.Read(path + ".key_pem_file", certificate.key_pem_file()));
-  return MakeClientCertificate(certificate.id(), chain,
-                               loader.Resolve(certificate.chain_pem_file()), key,
-                               loader.Resolve(certificate.key_pem_file()),
-                               certificate.exportable(),
-                               absl::StrCat(loader.source(), ": ", path));
+  std::string path =
+      absl::StrCat("certificates[", index, "] (", certificate.id(), ")");
+  CB_ASSIGN_OR_RETURN(
+      std::string chain,
+      loader.Read(path + ".chain_pem_file", certificate.chain_pem_file()));
+  CB_ASSIGN_OR_RETURN(std::string key, loader.Read(path + ".key_pem_file",
+                                                   certificate.key_pem_file()));
+  return MakeClientCertificate(
+      certificate.id(), chain, loader.Resolve(certificate.chain_pem_file()),
+      key, loader.Resolve(certificate.key_pem_file()), certificate.exportable(),
+      absl::StrCat(loader.source(), ": ", path));
 }
 
 ::certbroker::v1::ValidationMode ApiMode(ServerValidation::Mode mode) {
@@ -122,7 +125,8 @@ absl::StatusOr<std::shared_ptr<const ClientCertificate>> LoadCertificate(
 }
 
 absl::Duration ToDuration(const google::protobuf::Duration& duration) {
-  return absl::Seconds(duration.seconds()) + absl::Nanoseconds(duration.nanos());
+  return absl::Seconds(duration.seconds()) +
+         absl::Nanoseconds(duration.nanos());
 }
 
 }  // namespace
@@ -155,7 +159,8 @@ absl::StatusOr<std::shared_ptr<const PolicySnapshot>> CompilePolicy(
     snapshot->default_cache_ttl_ = ToDuration(config.default_cache_ttl());
   }
   // One trust store per distinct list of bundle names.
-  std::map<std::vector<std::string>, std::shared_ptr<const validation::TrustStore>>
+  std::map<std::vector<std::string>,
+           std::shared_ptr<const validation::TrustStore>>
       stores;
   for (int i = 0; i < config.rules_size(); ++i) {
     const auto& rule = config.rules(i);
@@ -164,7 +169,8 @@ absl::StatusOr<std::shared_ptr<const PolicySnapshot>> CompilePolicy(
     for (const std::string& host : rule.match().hosts()) {
       compiled.hosts.push_back(NormalizeHost(host));
     }
-    compiled.ports.assign(rule.match().ports().begin(), rule.match().ports().end());
+    compiled.ports.assign(rule.match().ports().begin(),
+                          rule.match().ports().end());
     for (const std::string& scheme : rule.match().schemes()) {
       compiled.schemes.push_back(absl::AsciiStrToLower(scheme));
     }
@@ -172,16 +178,19 @@ absl::StatusOr<std::shared_ptr<const PolicySnapshot>> CompilePolicy(
       compiled.client_certificate = certificates.at(rule.client_certificate());
     }
     compiled.mode = ApiMode(rule.server_validation().mode());
-    std::vector<std::string> names(rule.server_validation().trust_bundles().begin(),
-                                   rule.server_validation().trust_bundles().end());
+    std::vector<std::string> names(
+        rule.server_validation().trust_bundles().begin(),
+        rule.server_validation().trust_bundles().end());
     if (!names.empty()) {
       auto& store = stores[names];
       if (store == nullptr) {
         x509::CertificateList roots;
         for (const std::string& name : names) {
-          for (const auto& root : bundles.at(name)) roots.push_back(bssl::UpRef(root));
+          for (const auto& root : bundles.at(name))
+            roots.push_back(bssl::UpRef(root));
         }
-        CB_ASSIGN_OR_RETURN(store, validation::TrustStore::Create(roots, names));
+        CB_ASSIGN_OR_RETURN(store,
+                            validation::TrustStore::Create(roots, names));
       }
       compiled.trust = store;
     }
@@ -201,9 +210,11 @@ absl::StatusOr<std::shared_ptr<const PolicySnapshot>> CompilePolicy(
 
 absl::StatusOr<std::shared_ptr<const PolicySnapshot>> LoadPolicyFile(
     const std::string& path) {
-  CB_ASSIGN_OR_RETURN(config::BrokerConfig config, config::LoadConfigFile(path));
+  CB_ASSIGN_OR_RETURN(config::BrokerConfig config,
+                      config::LoadConfigFile(path));
   size_t slash = path.rfind('/');
-  std::string base_dir = slash == std::string::npos ? "." : path.substr(0, slash);
+  std::string base_dir =
+      slash == std::string::npos ? "." : path.substr(0, slash);
   if (base_dir.empty()) base_dir = "/";
   return CompilePolicy(config, base_dir, path);
 }

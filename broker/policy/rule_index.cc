@@ -35,11 +35,11 @@ absl::Status CheckTies(const std::string& pattern,
           Overlap(a.schemes, b.schemes)) {
         return absl::InvalidArgumentError(absl::StrCat(
             "rules '", a.name, "' and '", b.name,
-            "' are equally specific for host '", pattern,
-            "' (ports ", a.ports.empty() ? "any" : absl::StrJoin(a.ports, ","),
-            " / ", b.ports.empty() ? "any" : absl::StrJoin(b.ports, ","),
-            ", schemes ", a.schemes.empty() ? "any" : absl::StrJoin(a.schemes, ","),
-            " / ", b.schemes.empty() ? "any" : absl::StrJoin(b.schemes, ","),
+            "' are equally specific for host '", pattern, "' (ports ",
+            a.ports.empty() ? "any" : absl::StrJoin(a.ports, ","), " / ",
+            b.ports.empty() ? "any" : absl::StrJoin(b.ports, ","), ", schemes ",
+            a.schemes.empty() ? "any" : absl::StrJoin(a.schemes, ","), " / ",
+            b.schemes.empty() ? "any" : absl::StrJoin(b.schemes, ","),
             "): make one more specific or merge them"));
       }
     }
@@ -54,14 +54,15 @@ bool CompiledRule::Matches(const ResolvedTarget& target) const {
       std::find(ports.begin(), ports.end(), target.port) == ports.end()) {
     return false;
   }
-  if (!schemes.empty() &&
-      std::find(schemes.begin(), schemes.end(), target.scheme) == schemes.end()) {
+  if (!schemes.empty() && std::find(schemes.begin(), schemes.end(),
+                                    target.scheme) == schemes.end()) {
     return false;
   }
   return true;
 }
 
-absl::StatusOr<RuleIndex> RuleIndex::Build(const std::vector<CompiledRule>& rules) {
+absl::StatusOr<RuleIndex> RuleIndex::Build(
+    const std::vector<CompiledRule>& rules) {
   RuleIndex index;
   for (const CompiledRule& rule : rules) {
     for (const std::string& pattern : rule.hosts) {
@@ -108,13 +109,15 @@ const CompiledRule* RuleIndex::FindInBucket(const Bucket& bucket,
 
 const CompiledRule* RuleIndex::Find(const ResolvedTarget& target) const {
   if (auto exact = exact_.find(target.host); exact != exact_.end()) {
-    if (const CompiledRule* rule = FindInBucket(exact->second, target)) return rule;
+    if (const CompiledRule* rule = FindInBucket(exact->second, target))
+      return rule;
   }
   if (!target.host_is_ip) {
     // Probe "b.example.com", "example.com", "com" for "a.b.example.com".
     for (size_t dot = target.host.find('.'); dot != std::string::npos;
          dot = target.host.find('.', dot + 1)) {
-      auto wildcard = wildcard_.find(absl::string_view(target.host).substr(dot + 1));
+      auto wildcard =
+          wildcard_.find(absl::string_view(target.host).substr(dot + 1));
       if (wildcard == wildcard_.end()) continue;
       if (const CompiledRule* rule = FindInBucket(wildcard->second, target)) {
         return rule;

@@ -25,9 +25,9 @@ namespace certbroker::policy {
 // certificates and trust stores.
 struct CompiledRule {
   std::string name;
-  std::vector<std::string> hosts;     // Normalized patterns.
-  std::vector<uint32_t> ports;        // Empty: any.
-  std::vector<std::string> schemes;   // Lowercase; empty: any.
+  std::vector<std::string> hosts;    // Normalized patterns.
+  std::vector<uint32_t> ports;       // Empty: any.
+  std::vector<std::string> schemes;  // Lowercase; empty: any.
   std::shared_ptr<const ClientCertificate> client_certificate;  // May be null.
   ::certbroker::v1::ValidationMode mode = ::certbroker::v1::BROKER;
   std::shared_ptr<const validation::TrustStore> trust;  // Null only for AGENT.
@@ -46,7 +46,8 @@ class RuleIndex {
   // Build indexes `rules`, which must outlive the index and not move.
   // Fails with INVALID_ARGUMENT naming both rules when two are equally
   // specific for some target.
-  static absl::StatusOr<RuleIndex> Build(const std::vector<CompiledRule>& rules);
+  static absl::StatusOr<RuleIndex> Build(
+      const std::vector<CompiledRule>& rules);
 
   // Find returns the most specific rule for `target`, or null.
   const CompiledRule* Find(const ResolvedTarget& target) const;

@@ -30,19 +30,22 @@ struct UrlParts {
 
 absl::StatusOr<UrlParts> ParseUrl(absl::string_view url) {
   if (url.size() > kMaxUrlLength) {
-    return Invalid("url", absl::StrCat("longer than ", kMaxUrlLength, " bytes"));
+    return Invalid("url",
+                   absl::StrCat("longer than ", kMaxUrlLength, " bytes"));
   }
   size_t scheme_end = url.find("://");
   if (scheme_end == absl::string_view::npos || scheme_end == 0) {
-    return Invalid("url", absl::StrCat("'", url,
-                                       "' is not an absolute URL (scheme://host...)"));
+    return Invalid(
+        "url",
+        absl::StrCat("'", url, "' is not an absolute URL (scheme://host...)"));
   }
   UrlParts parts;
   parts.scheme = absl::AsciiStrToLower(url.substr(0, scheme_end));
   for (char c : parts.scheme) {
     if (!absl::ascii_isalnum(static_cast<unsigned char>(c)) && c != '+' &&
         c != '-' && c != '.') {
-      return Invalid("url", absl::StrCat("'", parts.scheme, "' is not a URL scheme"));
+      return Invalid("url",
+                     absl::StrCat("'", parts.scheme, "' is not a URL scheme"));
     }
   }
   absl::string_view rest = url.substr(scheme_end + 3);
@@ -59,7 +62,8 @@ absl::StatusOr<UrlParts> ParseUrl(absl::string_view url) {
     host = authority.substr(0, close + 1);
     absl::string_view after = authority.substr(close + 1);
     if (!after.empty()) {
-      if (after.front() != ':') return Invalid("url", "junk after ']' in the host");
+      if (after.front() != ':')
+        return Invalid("url", "junk after ']' in the host");
       port = after.substr(1);
     }
   } else {
@@ -74,7 +78,8 @@ absl::StatusOr<UrlParts> ParseUrl(absl::string_view url) {
   if (!port.empty()) {
     uint32_t number = 0;
     if (!absl::SimpleAtoi(port, &number) || number == 0 || number > 65535) {
-      return Invalid("url", absl::StrCat("'", port, "' is not a port (1-65535)"));
+      return Invalid("url",
+                     absl::StrCat("'", port, "' is not a port (1-65535)"));
     }
     parts.port = number;
   }
@@ -85,11 +90,12 @@ absl::StatusOr<UrlParts> ParseUrl(absl::string_view url) {
 
 std::string ResolvedTarget::ToString() const {
   bool bracket = host.find(':') != std::string::npos;
-  return absl::StrCat(scheme, "://", bracket ? "[" : "", host, bracket ? "]" : "",
-                      ":", port);
+  return absl::StrCat(scheme, "://", bracket ? "[" : "", host,
+                      bracket ? "]" : "", ":", port);
 }
 
-absl::StatusOr<ResolvedTarget> ResolveTarget(const ::certbroker::v1::Target& target) {
+absl::StatusOr<ResolvedTarget> ResolveTarget(
+    const ::certbroker::v1::Target& target) {
   ResolvedTarget resolved;
   resolved.scheme = "https";
   std::string url_host;
@@ -111,17 +117,20 @@ absl::StatusOr<ResolvedTarget> ResolveTarget(const ::certbroker::v1::Target& tar
   if (host.empty()) return Invalid("host", "required (give host or url)");
   resolved.host_is_ip = IsIpAddress(host);
   if (!resolved.host_is_ip && !IsDnsName(host)) {
-    return Invalid(target.host().empty() ? "url" : "host",
-                   absl::StrCat("'", host, "' is not a DNS name or IP address"));
+    return Invalid(
+        target.host().empty() ? "url" : "host",
+        absl::StrCat("'", host, "' is not a DNS name or IP address"));
   }
   resolved.host = std::move(host);
 
   if (target.port() > 65535) {
-    return Invalid("port", absl::StrCat(target.port(), " is not a port (1-65535)"));
+    return Invalid("port",
+                   absl::StrCat(target.port(), " is not a port (1-65535)"));
   }
   if (target.port() != 0 && url_port != 0 && target.port() != url_port) {
-    return Invalid("port", absl::StrCat(target.port(),
-                                        " disagrees with the URL's port ", url_port));
+    return Invalid(
+        "port", absl::StrCat(target.port(), " disagrees with the URL's port ",
+                             url_port));
   }
   resolved.port = target.port() != 0 ? target.port()
                   : url_port != 0    ? url_port
@@ -130,7 +139,8 @@ absl::StatusOr<ResolvedTarget> ResolveTarget(const ::certbroker::v1::Target& tar
   if (!target.sni().empty()) {
     resolved.sni = NormalizeHost(target.sni());
     if (!IsDnsName(resolved.sni) || IsIpAddress(resolved.sni)) {
-      return Invalid("sni", absl::StrCat("'", target.sni(), "' is not a DNS name"));
+      return Invalid("sni",
+                     absl::StrCat("'", target.sni(), "' is not a DNS name"));
     }
   }
   return resolved;

@@ -28,7 +28,8 @@ struct ResolvedTarget {
 // INVALID_ARGUMENT naming the field ("target.url: ...", "target.port: ...")
 // when the URL does not parse, the host is missing or malformed, the port
 // is out of range, or the URL and the explicit fields disagree.
-absl::StatusOr<ResolvedTarget> ResolveTarget(const ::certbroker::v1::Target& target);
+absl::StatusOr<ResolvedTarget> ResolveTarget(
+    const ::certbroker::v1::Target& target);
 
 }  // namespace certbroker::policy
 

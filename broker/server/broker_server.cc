@@ -27,15 +27,19 @@ void LogPolicy(absl::string_view what, const policy::PolicySnapshot& snapshot) {
                        " rules=", snapshot.rule_count()));
 }
 
-void Reload(const BrokerServerOptions& options, policy::CurrentPolicy& current) {
+void Reload(const BrokerServerOptions& options,
+            policy::CurrentPolicy& current) {
   auto next = policy::LoadPolicyFile(options.config_path);
   if (!next.ok()) {
-    LogError(absl::StrCat("reload failed, keeping policy_version=",
-                          current.Get()->version(), ": ", next.status().message()));
+    LogError(absl::StrCat(
+        "reload failed, keeping policy_version=", current.Get()->version(),
+        ": ", next.status().message()));
     return;
   }
   if ((*next)->max_message_bytes() != current.Get()->max_message_bytes()) {
-    LogWarning("limits.max_message_bytes changed: it takes effect at the next restart");
+    LogWarning(
+        "limits.max_message_bytes changed: it takes effect at the next "
+        "restart");
   }
   current.Set(*next);
   LogPolicy("reloaded", **next);
@@ -55,7 +59,8 @@ int RunBroker(const BrokerServerOptions& options) {
 
   auto initial = policy::LoadPolicyFile(options.config_path);
   if (!initial.ok()) {
-    LogError(absl::StrCat("cannot load the configuration: ", initial.status().message()));
+    LogError(absl::StrCat("cannot load the configuration: ",
+                          initial.status().message()));
     return 1;
   }
   policy::CurrentPolicy current(*initial);
@@ -80,16 +85,19 @@ int RunBroker(const BrokerServerOptions& options) {
   service::CallTracker calls;
   service::CertificateBrokerService broker(current, calls);
   grpc::ServerBuilder builder;
-  builder.SetMaxReceiveMessageSize(static_cast<int>((*initial)->max_message_bytes()));
+  builder.SetMaxReceiveMessageSize(
+      static_cast<int>((*initial)->max_message_bytes()));
   std::vector<int> ports(addresses.size(), 0);
   for (size_t i = 0; i < addresses.size(); ++i) {
-    builder.AddListeningPort(addresses[i].grpc_uri, grpc::InsecureServerCredentials(),
+    builder.AddListeningPort(addresses[i].grpc_uri,
+                             grpc::InsecureServerCredentials(),
                              addresses[i].is_unix ? nullptr : &ports[i]);
   }
   builder.RegisterService(&broker);
   std::unique_ptr<grpc::Server> server = builder.BuildAndStart();
   if (server == nullptr) {
-    LogError(absl::StrCat("cannot listen on ", absl::StrJoin(options.listen, ", "),
+    LogError(absl::StrCat("cannot listen on ",
+                          absl::StrJoin(options.listen, ", "),
                           " (address in use, or no permission?)"));
     return 1;
   }
@@ -110,8 +118,9 @@ int RunBroker(const BrokerServerOptions& options) {
   }
   server->GetHealthCheckService()->SetServingStatus(kServiceName, true);
   for (const std::string& address : bound) {
-    LogInfo(absl::StrCat("listening on ", address,
-                         address.rfind("unix:", 0) == 0 ? "" : " (plaintext, loopback only)"));
+    LogInfo(absl::StrCat(
+        "listening on ", address,
+        address.rfind("unix:", 0) == 0 ? "" : " (plaintext, loopback only)"));
   }
   if (!options.ready_file.empty()) {
     absl::Status written = WriteFileAtomically(
@@ -130,9 +139,10 @@ int RunBroker(const BrokerServerOptions& options) {
       Reload(options, current);
       continue;
     }
-    LogInfo(absl::StrCat("received ", signal_number == SIGTERM ? "SIGTERM" : "SIGINT",
-                         ", shutting down (grace ", absl::FormatDuration(options.shutdown_grace),
-                         ")"));
+    LogInfo(absl::StrCat("received ",
+                         signal_number == SIGTERM ? "SIGTERM" : "SIGINT",
+                         ", shutting down (grace ",
+                         absl::FormatDuration(options.shutdown_grace), ")"));
     break;
   }
   // Health says NOT_SERVING and new calls get UNAVAILABLE while the calls in
@@ -141,7 +151,9 @@ int RunBroker(const BrokerServerOptions& options) {
   server->GetHealthCheckService()->SetServingStatus(kServiceName, false);
   int unfinished = calls.Drain(options.shutdown_grace);
   if (unfinished > 0) {
-    LogWarning(absl::StrCat(unfinished, " calls still running after the grace period: cancelling them"));
+    LogWarning(absl::StrCat(
+        unfinished,
+        " calls still running after the grace period: cancelling them"));
   }
   server->Shutdown(std::chrono::system_clock::now());
   server->Wait();

@@ -78,7 +78,8 @@ absl::StatusOr<ListenAddress> ParseListenAddress(absl::string_view address) {
   parsed.host = host;
   parsed.port = port;
   bool bracket = host.find(':') != std::string::npos;
-  parsed.grpc_uri = absl::StrCat(bracket ? "[" : "", host, bracket ? "]" : "", ":", port);
+  parsed.grpc_uri =
+      absl::StrCat(bracket ? "[" : "", host, bracket ? "]" : "", ":", port);
   return parsed;
 }
 

@@ -10,22 +10,27 @@
 #include "broker/server/broker_server.h"
 
 ABSL_FLAG(std::string, config, "",
-          "YAML configuration file (schema: protos/certbroker/config/v1/config.proto). "
+          "YAML configuration file (schema: "
+          "protos/certbroker/config/v1/config.proto). "
           "Required. Send SIGHUP to reload it.");
-ABSL_FLAG(std::vector<std::string>, listen, {},
-          "Comma-separated listen addresses: HOST:PORT (loopback only until TLS "
-          "arrives; port 0 picks a free port) or unix:PATH. Required.");
-ABSL_FLAG(std::string, ready_file, "",
-          "When set, write the bound addresses (one per line) here once serving.");
+ABSL_FLAG(
+    std::vector<std::string>, listen, {},
+    "Comma-separated listen addresses: HOST:PORT (loopback only until TLS "
+    "arrives; port 0 picks a free port) or unix:PATH. Required.");
+ABSL_FLAG(
+    std::string, ready_file, "",
+    "When set, write the bound addresses (one per line) here once serving.");
 ABSL_FLAG(absl::Duration, shutdown_grace, absl::Seconds(5),
           "How long SIGTERM/SIGINT waits for calls in flight to finish before "
           "cancelling them. New calls get UNAVAILABLE meanwhile.");
 
 int main(int argc, char** argv) {
   absl::SetProgramUsageMessage(
-      "certbrokerd serves certbroker.v1.CertificateBroker (with gRPC health and\n"
+      "certbrokerd serves certbroker.v1.CertificateBroker (with gRPC health "
+      "and\n"
       "reflection) from a YAML policy.\n"
-      "Usage: certbrokerd --config FILE --listen ADDR[,ADDR...] [--ready_file FILE]\n"
+      "Usage: certbrokerd --config FILE --listen ADDR[,ADDR...] [--ready_file "
+      "FILE]\n"
       "Example: certbrokerd --config var/config.yaml "
       "--listen 127.0.0.1:8443,unix:var/certbrokerd.sock");
   std::vector<char*> rest = absl::ParseCommandLine(argc, argv);

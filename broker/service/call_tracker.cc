@@ -25,7 +25,8 @@ grpc::ServerUnaryReactor* CallTracker::StartCall() {
   return new CountedReactor(*this);
 }
 
-grpc::ServerUnaryReactor* CallTracker::RefuseCall(grpc::CallbackServerContext* context) {
+grpc::ServerUnaryReactor* CallTracker::RefuseCall(
+    grpc::CallbackServerContext* context) {
   grpc::ServerUnaryReactor* reactor = context->DefaultReactor();
   reactor->Finish(grpc::Status(grpc::StatusCode::UNAVAILABLE,
                                "certbrokerd is shutting down; retry"));
@@ -40,7 +41,9 @@ void CallTracker::EndCall() {
 int CallTracker::Drain(absl::Duration timeout) {
   absl::MutexLock lock(&mu_);
   draining_ = true;
-  auto idle = [this]() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) { return in_flight_ == 0; };
+  auto idle = [this]() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) {
+    return in_flight_ == 0;
+  };
   mu_.AwaitWithTimeout(absl::Condition(&idle), timeout);
   return in_flight_;
 }

@@ -21,7 +21,8 @@ constexpr size_t kMaxAcceptableIssuers = 256;
 constexpr size_t kMaxIssuerNameBytes = 4096;
 
 // RecordVerdict copies a server-certificate verdict into its log record.
-void RecordVerdict(const v1::OnServerCertificateResponse& response, Decision& decision) {
+void RecordVerdict(const v1::OnServerCertificateResponse& response,
+                   Decision& decision) {
   decision.verdict = response.accepted() ? "accept" : "reject";
   decision.reason = v1::Reason_Name(response.reason());
   decision.detail = response.detail();
@@ -34,7 +35,8 @@ grpc::Status ToGrpc(const absl::Status& status) {
 }
 
 void SetDuration(absl::Duration duration, google::protobuf::Duration* out) {
-  int64_t seconds = absl::ToInt64Seconds(std::max(duration, absl::ZeroDuration()));
+  int64_t seconds =
+      absl::ToInt64Seconds(std::max(duration, absl::ZeroDuration()));
   out->set_seconds(seconds);
   out->set_nanos(0);
 }
@@ -52,12 +54,14 @@ CertificateBrokerService::CertificateBrokerService(
 
 template <typename Request, typename Response>
 grpc::ServerUnaryReactor* CertificateBrokerService::Serve(
-    grpc::CallbackServerContext* context, absl::string_view rpc, const Request& request,
-    Response& response, Decider<Request, Response> decide) {
+    grpc::CallbackServerContext* context, absl::string_view rpc,
+    const Request& request, Response& response,
+    Decider<Request, Response> decide) {
   grpc::ServerUnaryReactor* reactor = calls_.StartCall();
   if (reactor == nullptr) return calls_.RefuseCall(context);
   Decision decision;
-  absl::Status status = (this->*decide)(*policy_.Get(), request, response, decision);
+  absl::Status status =
+      (this->*decide)(*policy_.Get(), request, response, decision);
   if (!status.ok()) {
     decision.verdict = absl::StatusCodeToString(status.code());
     decision.reason = "error";
@@ -65,28 +69,31 @@ grpc::ServerUnaryReactor* CertificateBrokerService::Serve(
   }
   if (decision.id.empty()) decision.id = NewDecisionId();
   std::string peer = context->peer();
-  LogDecision({rpc, decision.id, peer, decision.target, decision.rule, decision.verdict,
-               decision.reason, decision.detail});
+  LogDecision({rpc, decision.id, peer, decision.target, decision.rule,
+               decision.verdict, decision.reason, decision.detail});
   reactor->Finish(ToGrpc(status));
   return reactor;
 }
 
 grpc::ServerUnaryReactor* CertificateBrokerService::GetCertificatePolicy(
-    grpc::CallbackServerContext* context, const v1::GetCertificatePolicyRequest* request,
+    grpc::CallbackServerContext* context,
+    const v1::GetCertificatePolicyRequest* request,
     v1::GetCertificatePolicyResponse* response) {
   return Serve(context, "GetCertificatePolicy", *request, *response,
                &CertificateBrokerService::DecidePolicy);
 }
 
 grpc::ServerUnaryReactor* CertificateBrokerService::GetClientCertificate(
-    grpc::CallbackServerContext* context, const v1::GetClientCertificateRequest* request,
+    grpc::CallbackServerContext* context,
+    const v1::GetClientCertificateRequest* request,
     v1::GetClientCertificateResponse* response) {
   return Serve(context, "GetClientCertificate", *request, *response,
                &CertificateBrokerService::DecideClientCertificate);
 }
 
 grpc::ServerUnaryReactor* CertificateBrokerService::OnServerCertificate(
-    grpc::CallbackServerContext* context, const v1::OnServerCertificateRequest* request,
+    grpc::CallbackServerContext* context,
+    const v1::OnServerCertificateRequest* request,
     v1::OnServerCertificateResponse* response) {
   return Serve(context, "OnServerCertificate", *request, *response,
                &CertificateBrokerService::DecideServerCertificate);
@@ -116,15 +123,17 @@ absl::Status CertificateBrokerService::DecidePolicy(
   response.set_override_automatic_check(rule->mode != v1::AGENT);
   absl::Duration ttl = rule->cache_ttl;
   const absl::Time now = clock_();
-  if (rule->client_certificate != nullptr && rule->client_certificate->IsValidAt(now)) {
+  if (rule->client_certificate != nullptr &&
+      rule->client_certificate->IsValidAt(now)) {
     response.set_client_certificate_available(true);
     ttl = std::min(ttl, rule->client_certificate->not_after - now);
   }
   SetDuration(ttl, response.mutable_cache_ttl());
   decision.verdict = "answer";
   decision.reason = v1::ValidationMode_Name(rule->mode);
-  decision.detail = response.client_certificate_available() ? "client certificate available"
-                                                            : "no client certificate";
+  decision.detail = response.client_certificate_available()
+                        ? "client certificate available"
+                        : "no client certificate";
   return absl::OkStatus();
 }
 
@@ -135,14 +144,16 @@ absl::Status CertificateBrokerService::DecideClientCertificate(
   CB_ASSIGN_OR_RETURN(policy::ResolvedTarget target,
                       policy::ResolveTarget(request.target()));
   decision.target = target.ToString();
-  if (static_cast<size_t>(request.acceptable_issuers_size()) > kMaxAcceptableIssuers) {
-    return absl::InvalidArgumentError(
-        absl::StrCat("acceptable_issuers: more than ", kMaxAcceptableIssuers, " names"));
+  if (static_cast<size_t>(request.acceptable_issuers_size()) >
+      kMaxAcceptableIssuers) {
+    return absl::InvalidArgumentError(absl::StrCat(
+        "acceptable_issuers: more than ", kMaxAcceptableIssuers, " names"));
   }
   std::vector<std::string> issuers;
   for (int i = 0; i < request.acceptable_issuers_size(); ++i) {
     const std::string& name = request.acceptable_issuers(i);
-    if (name.empty() || name.size() > kMaxIssuerNameBytes || !x509::IsDerName(name)) {
+    if (name.empty() || name.size() > kMaxIssuerNameBytes ||
+        !x509::IsDerName(name)) {
       return absl::InvalidArgumentError(absl::StrCat(
           "acceptable_issuers[", i, "]: not a DER distinguished name of 1 to ",
           kMaxIssuerNameBytes, " bytes"));
@@ -151,21 +162,21 @@ absl::Status CertificateBrokerService::DecideClientCertificate(
   }
   const policy::CompiledRule* rule = snapshot.FindRule(target);
   if (rule == nullptr) {
-    return absl::NotFoundError(
-        absl::StrCat("no rule matches ", decision.target, ": no client certificate"));
+    return absl::NotFoundError(absl::StrCat("no rule matches ", decision.target,
+                                            ": no client certificate"));
   }
   decision.rule = rule->name;
   const policy::ClientCertificate* certificate = rule->client_certificate.get();
   if (certificate == nullptr) {
-    return absl::NotFoundError(absl::StrCat("rule '", rule->name,
-                                            "' assigns no client certificate to ",
-                                            decision.target));
+    return absl::NotFoundError(
+        absl::StrCat("rule '", rule->name,
+                     "' assigns no client certificate to ", decision.target));
   }
   if (!issuers.empty() && !certificate->IsIssuedByAnyOf(issuers)) {
-    return absl::NotFoundError(absl::StrCat(
-        "certificate '", certificate->id, "' (rule '", rule->name,
-        "') is not issued by any of the ", issuers.size(),
-        " acceptable issuers the server named"));
+    return absl::NotFoundError(
+        absl::StrCat("certificate '", certificate->id, "' (rule '", rule->name,
+                     "') is not issued by any of the ", issuers.size(),
+                     " acceptable issuers the server named"));
   }
   const absl::Time now = clock_();
   if (now > certificate->not_after) {
@@ -184,7 +195,8 @@ absl::Status CertificateBrokerService::DecideClientCertificate(
         "' is not exportable: its private key never leaves the broker "
         "(keyless signing through Sign is not available yet)"));
   }
-  CB_ASSIGN_OR_RETURN(std::string key, x509::PrivateKeyToPkcs8Der(certificate->key.get()));
+  CB_ASSIGN_OR_RETURN(std::string key,
+                      x509::PrivateKeyToPkcs8Der(certificate->key.get()));
   for (const std::string& der : certificate->chain_der) {
     response.add_certificate_chain(der);
   }
@@ -214,8 +226,10 @@ absl::Status CertificateBrokerService::DecideServerCertificate(
   }
   if (count > snapshot.max_chain_length()) {
     return absl::InvalidArgumentError(
-        absl::StrCat("certificate_chain: ", count, " certificates, more than the "
-                     "maximum of ", snapshot.max_chain_length()));
+        absl::StrCat("certificate_chain: ", count,
+                     " certificates, more than the "
+                     "maximum of ",
+                     snapshot.max_chain_length()));
   }
   x509::CertificateList chain;
   for (size_t i = 0; i < count; ++i) {
@@ -227,11 +241,14 @@ absl::Status CertificateBrokerService::DecideServerCertificate(
     chain.push_back(std::move(certificate).value());
   }
   std::string server_name = NormalizeHost(request.server_name());
-  if (!server_name.empty() && !IsDnsName(server_name) && !IsIpAddress(server_name)) {
-    return absl::InvalidArgumentError(absl::StrCat(
-        "server_name: '", request.server_name(), "' is not a DNS name or IP address"));
+  if (!server_name.empty() && !IsDnsName(server_name) &&
+      !IsIpAddress(server_name)) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("server_name: '", request.server_name(),
+                     "' is not a DNS name or IP address"));
   }
-  if (server_name.empty()) server_name = target.sni.empty() ? target.host : target.sni;
+  if (server_name.empty())
+    server_name = target.sni.empty() ? target.host : target.sni;
 
   decision.id = NewDecisionId();
   response.set_decision_id(decision.id);
@@ -264,7 +281,8 @@ absl::Status CertificateBrokerService::DecideServerCertificate(
   check.server_name = server_name;
   check.now = now;
   check.max_depth = static_cast<int>(snapshot.max_chain_length());
-  validation::ChainVerdict verdict = validation::ValidateServerChain(*rule->trust, chain, check);
+  validation::ChainVerdict verdict =
+      validation::ValidateServerChain(*rule->trust, chain, check);
   response.set_accepted(verdict.accepted());
   response.set_reason(verdict.reason);
   response.set_detail(verdict.detail);

@@ -20,10 +20,11 @@ using Clock = std::function<absl::Time()>;
 
 // Decision is what a handler decided, for its log line.
 struct Decision {
-  std::string id;       // The decision id; made up when a handler sets none.
-  std::string target;   // ResolvedTarget::ToString(), once resolved.
-  std::string rule;     // The matched rule's name, once matched.
-  std::string verdict;  // "accept", "reject", "answer", "give", or an error code.
+  std::string id;      // The decision id; made up when a handler sets none.
+  std::string target;  // ResolvedTarget::ToString(), once resolved.
+  std::string rule;    // The matched rule's name, once matched.
+  std::string
+      verdict;  // "accept", "reject", "answer", "give", or an error code.
   std::string reason;
   std::string detail;
 };
@@ -32,8 +33,8 @@ class CertificateBrokerService final
     : public ::certbroker::v1::CertificateBroker::CallbackService {
  public:
   // `policy` and `calls` must outlive the service.
-  CertificateBrokerService(const policy::CurrentPolicy& policy, CallTracker& calls,
-                           Clock clock = absl::Now);
+  CertificateBrokerService(const policy::CurrentPolicy& policy,
+                           CallTracker& calls, Clock clock = absl::Now);
 
   grpc::ServerUnaryReactor* GetCertificatePolicy(
       grpc::CallbackServerContext* context,
@@ -52,21 +53,23 @@ class CertificateBrokerService final
 
  private:
   template <typename Request, typename Response>
-  using Decider = absl::Status (CertificateBrokerService::*)(const policy::PolicySnapshot&,
-                                                             const Request&, Response&,
-                                                             Decision&) const;
+  using Decider = absl::Status (CertificateBrokerService::*)(
+      const policy::PolicySnapshot&, const Request&, Response&,
+      Decision&) const;
 
   // Serve runs one unary call: counts it, decides against the current
   // snapshot, logs the decision, and finishes the call.
   template <typename Request, typename Response>
   grpc::ServerUnaryReactor* Serve(grpc::CallbackServerContext* context,
                                   absl::string_view rpc, const Request& request,
-                                  Response& response, Decider<Request, Response> decide);
+                                  Response& response,
+                                  Decider<Request, Response> decide);
 
-  absl::Status DecidePolicy(const policy::PolicySnapshot& snapshot,
-                            const ::certbroker::v1::GetCertificatePolicyRequest& request,
-                            ::certbroker::v1::GetCertificatePolicyResponse& response,
-                            Decision& decision) const;
+  absl::Status DecidePolicy(
+      const policy::PolicySnapshot& snapshot,
+      const ::certbroker::v1::GetCertificatePolicyRequest& request,
+      ::certbroker::v1::GetCertificatePolicyResponse& response,
+      Decision& decision) const;
   absl::Status DecideClientCertificate(
       const policy::PolicySnapshot& snapshot,
       const ::certbroker::v1::GetClientCertificateRequest& request,

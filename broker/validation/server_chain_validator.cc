@@ -25,7 +25,8 @@ ChainVerdict Reject(Reason reason, std::string detail,
 
 // Describe names `certificate` the way an agent can find it: by its index in
 // the chain it sent, or as one of the rule's trusted roots.
-std::string Describe(const X509* certificate, const x509::CertificateList& chain,
+std::string Describe(const X509* certificate,
+                     const x509::CertificateList& chain,
                      const TrustStore& trust) {
   if (certificate == nullptr) return "the chain";
   for (size_t i = 0; i < chain.size(); ++i) {
@@ -53,7 +54,8 @@ std::string WhyNotForServers(const X509* certificate) {
   X509* mutable_certificate = const_cast<X509*>(certificate);  // Reads a cache.
   uint32_t flags = X509_get_extension_flags(mutable_certificate);
   if ((flags & EXFLAG_XKUSAGE) != 0 &&
-      (X509_get_extended_key_usage(mutable_certificate) & XKU_SSL_SERVER) == 0) {
+      (X509_get_extended_key_usage(mutable_certificate) & XKU_SSL_SERVER) ==
+          0) {
     return "its extended key usage does not include serverAuth";
   }
   if ((flags & EXFLAG_CA) != 0) return "it is a CA certificate";
@@ -62,12 +64,14 @@ std::string WhyNotForServers(const X509* certificate) {
 
 std::string ExplainFailure(int error, const X509* certificate,
                            const x509::CertificateList& chain,
-                           const TrustStore& trust, const ServerChainCheck& check) {
+                           const TrustStore& trust,
+                           const ServerChainCheck& check) {
   std::string subject = Describe(certificate, chain, trust);
   switch (error) {
     case X509_V_ERR_DEPTH_ZERO_SELF_SIGNED_CERT:
     case X509_V_ERR_SELF_SIGNED_CERT_IN_CHAIN:
-      return absl::StrCat(subject, " is self-signed and is not in trust bundles ",
+      return absl::StrCat(subject,
+                          " is self-signed and is not in trust bundles ",
                           trust.description());
     case X509_V_ERR_UNABLE_TO_GET_ISSUER_CERT:
     case X509_V_ERR_UNABLE_TO_GET_ISSUER_CERT_LOCALLY:
@@ -107,7 +111,8 @@ std::string ExplainFailure(int error, const X509* certificate,
                           " subject alternative name (the subject CN is never "
                           "used)");
     case X509_V_ERR_INVALID_PURPOSE:
-      return absl::StrCat(subject, " may not be used for TLS server authentication: ",
+      return absl::StrCat(subject,
+                          " may not be used for TLS server authentication: ",
                           WhyNotForServers(certificate));
     default:
       return absl::StrCat(subject, ": ", X509_verify_cert_error_string(error));
@@ -121,10 +126,12 @@ ChainVerdict ValidateServerChain(const TrustStore& trust,
                                  const ServerChainCheck& check) {
   absl::Time sent_not_after = absl::InfiniteFuture();
   for (const auto& certificate : chain) {
-    sent_not_after = std::min(sent_not_after, x509::NotAfter(certificate.get()));
+    sent_not_after =
+        std::min(sent_not_after, x509::NotAfter(certificate.get()));
   }
   if (chain.empty()) {
-    return Reject(Reason::MALFORMED_CHAIN, "the chain is empty", sent_not_after);
+    return Reject(Reason::MALFORMED_CHAIN, "the chain is empty",
+                  sent_not_after);
   }
   if (check.server_name.empty()) {
     return Reject(Reason::HOSTNAME_MISMATCH, "no server name to verify",
@@ -137,35 +144,39 @@ ChainVerdict ValidateServerChain(const TrustStore& trust,
   }
   for (size_t i = 1; i < chain.size(); ++i) {
     if (!bssl::PushToStack(untrusted.get(), bssl::UpRef(chain[i]))) {
-      return Reject(Reason::VERIFICATION_FAILED, "out of memory", sent_not_after);
+      return Reject(Reason::VERIFICATION_FAILED, "out of memory",
+                    sent_not_after);
     }
   }
   bssl::UniquePtr<X509_STORE_CTX> context(X509_STORE_CTX_new());
   if (context == nullptr ||
       !X509_STORE_CTX_init(context.get(), trust.store(), chain[0].get(),
                            untrusted.get())) {
-    return Reject(Reason::VERIFICATION_FAILED,
-                  absl::StrCat("cannot start verification: ",
-                               x509::DrainErrorQueue()),
-                  sent_not_after);
+    return Reject(
+        Reason::VERIFICATION_FAILED,
+        absl::StrCat("cannot start verification: ", x509::DrainErrorQueue()),
+        sent_not_after);
   }
   X509_VERIFY_PARAM* param = X509_STORE_CTX_get0_param(context.get());
   X509_VERIFY_PARAM_set_time(param, absl::ToTimeT(check.now));
   // BoringSSL builds paths of at most depth + 1 certificates, root included.
   X509_VERIFY_PARAM_set_depth(param, std::max(0, check.max_depth - 1));
   X509_VERIFY_PARAM_set_purpose(param, X509_PURPOSE_SSL_SERVER);
-  X509_VERIFY_PARAM_set_hostflags(param, X509_CHECK_FLAG_NEVER_CHECK_SUBJECT |
-                                             X509_CHECK_FLAG_NO_PARTIAL_WILDCARDS);
-  int name_set = IsIpAddress(check.server_name)
-                     ? X509_VERIFY_PARAM_set1_ip_asc(param, check.server_name.c_str())
-                     : X509_VERIFY_PARAM_set1_host(param, check.server_name.data(),
-                                                   check.server_name.size());
+  X509_VERIFY_PARAM_set_hostflags(param,
+                                  X509_CHECK_FLAG_NEVER_CHECK_SUBJECT |
+                                      X509_CHECK_FLAG_NO_PARTIAL_WILDCARDS);
+  int name_set =
+      IsIpAddress(check.server_name)
+          ? X509_VERIFY_PARAM_set1_ip_asc(param, check.server_name.c_str())
+          : X509_VERIFY_PARAM_set1_host(param, check.server_name.data(),
+                                        check.server_name.size());
   if (!name_set) {
     ERR_clear_error();
-    return Reject(Reason::HOSTNAME_MISMATCH,
-                  absl::StrCat("'", check.server_name,
-                               "' is not a name a certificate can be checked for"),
-                  sent_not_after);
+    return Reject(
+        Reason::HOSTNAME_MISMATCH,
+        absl::StrCat("'", check.server_name,
+                     "' is not a name a certificate can be checked for"),
+        sent_not_after);
   }
 
   if (X509_verify_cert(context.get()) != 1) {
@@ -178,16 +189,19 @@ ChainVerdict ValidateServerChain(const TrustStore& trust,
     ERR_clear_error();
     // At the depth limit BoringSSL stops looking for issuers and reports the
     // issuer as missing; say what really happened.
-    if (ReasonForVerifyError(error) == Reason::INCOMPLETE_CHAIN && partial != nullptr &&
+    if (ReasonForVerifyError(error) == Reason::INCOMPLETE_CHAIN &&
+        partial != nullptr &&
         sk_X509_num(partial) >= static_cast<size_t>(check.max_depth)) {
       return Reject(Reason::CHAIN_TOO_LONG,
-                    absl::StrCat("the path reaches the maximum depth of ", check.max_depth,
-                                 " certificates at ", Describe(failing, chain, trust),
+                    absl::StrCat("the path reaches the maximum depth of ",
+                                 check.max_depth, " certificates at ",
+                                 Describe(failing, chain, trust),
                                  " without a trusted root"),
                     earliest);
     }
     return Reject(ReasonForVerifyError(error),
-                  ExplainFailure(error, failing, chain, trust, check), earliest);
+                  ExplainFailure(error, failing, chain, trust, check),
+                  earliest);
   }
 
   STACK_OF(X509)* path = X509_STORE_CTX_get0_chain(context.get());

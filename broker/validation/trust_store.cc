@@ -27,8 +27,8 @@ absl::StatusOr<std::shared_ptr<const TrustStore>> TrustStore::Create(
     }
     if (!X509_STORE_add_cert(trust->store_.get(), root.get())) {
       return absl::InternalError(absl::StrCat("cannot add root ",
-                                              x509::SubjectName(root.get()), ": ",
-                                              x509::DrainErrorQueue()));
+                                              x509::SubjectName(root.get()),
+                                              ": ", x509::DrainErrorQueue()));
     }
     trust->fingerprints_.push_back(std::move(fingerprint));
   }

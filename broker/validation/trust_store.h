@@ -20,7 +20,8 @@ class TrustStore {
   // details ("not in trust bundles corp-roots, partner-roots"). Fails with
   // INVALID_ARGUMENT when `roots` is empty.
   static absl::StatusOr<std::shared_ptr<const TrustStore>> Create(
-      const x509::CertificateList& roots, std::vector<std::string> bundle_names);
+      const x509::CertificateList& roots,
+      std::vector<std::string> bundle_names);
 
   // store is the BoringSSL store to verify against. Verification only reads
   // it, so one store serves concurrent verifications.

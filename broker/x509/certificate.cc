@@ -39,7 +39,8 @@ std::string NameToString(const X509_NAME* name) {
 
 }  // namespace
 
-absl::StatusOr<bssl::UniquePtr<X509>> ParseDerCertificate(absl::string_view der) {
+absl::StatusOr<bssl::UniquePtr<X509>> ParseDerCertificate(
+    absl::string_view der) {
   if (der.empty()) return absl::InvalidArgumentError("empty certificate");
   const uint8_t* cursor = reinterpret_cast<const uint8_t*>(der.data());
   const uint8_t* end = cursor + der.size();
@@ -67,14 +68,17 @@ std::string Encode(int (*i2d)(T*, uint8_t**), const T* object) {
     return std::string();
   }
   bssl::UniquePtr<uint8_t> owned(der);
-  return std::string(reinterpret_cast<const char*>(der), static_cast<size_t>(length));
+  return std::string(reinterpret_cast<const char*>(der),
+                     static_cast<size_t>(length));
 }
 
 std::string CertificateToDer(const X509* certificate) {
   return Encode(i2d_X509, certificate);
 }
 
-std::string NameToDer(const X509_NAME* name) { return Encode(i2d_X509_NAME, name); }
+std::string NameToDer(const X509_NAME* name) {
+  return Encode(i2d_X509_NAME, name);
+}
 
 bool IsDerName(absl::string_view der) {
   const uint8_t* cursor = reinterpret_cast<const uint8_t*>(der.data());

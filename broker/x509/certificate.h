@@ -5,10 +5,10 @@
 #define CERTBROKER_BROKER_X509_CERTIFICATE_H_
 
 #include <string>
-#include "absl/strings/string_view.h"
 #include <vector>
 
 #include "absl/status/statusor.h"
+#include "absl/strings/string_view.h"
 #include "absl/time/time.h"
 #include "broker/x509/boringssl.h"
 
@@ -19,7 +19,8 @@ using CertificateList = std::vector<bssl::UniquePtr<X509>>;
 // ParseDerCertificate parses one DER certificate. Fails with INVALID_ARGUMENT
 // ("not a DER certificate", "trailing bytes after the certificate") when
 // `der` is not exactly one well-formed certificate.
-absl::StatusOr<bssl::UniquePtr<X509>> ParseDerCertificate(absl::string_view der);
+absl::StatusOr<bssl::UniquePtr<X509>> ParseDerCertificate(
+    absl::string_view der);
 
 // CertificateToDer returns the DER encoding of `certificate`; empty only if
 // BoringSSL cannot encode it, which does not happen for parsed certificates.

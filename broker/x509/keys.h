@@ -4,9 +4,9 @@
 #define CERTBROKER_BROKER_X509_KEYS_H_
 
 #include <string>
-#include "absl/strings/string_view.h"
 
 #include "absl/status/statusor.h"
+#include "absl/strings/string_view.h"
 #include "broker/x509/boringssl.h"
 
 namespace certbroker::x509 {

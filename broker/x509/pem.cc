@@ -35,9 +35,9 @@ absl::StatusOr<std::vector<PemBlock>> ReadPemBlocks(absl::string_view pem,
         ERR_clear_error();
         break;  // No further block: the normal end.
       }
-      return absl::InvalidArgumentError(absl::StrCat(
-          source, ": PEM block ", blocks.size() + 1,
-          " is truncated or corrupt (", DrainErrorQueue(), ")"));
+      return absl::InvalidArgumentError(
+          absl::StrCat(source, ": PEM block ", blocks.size() + 1,
+                       " is truncated or corrupt (", DrainErrorQueue(), ")"));
     }
     bssl::UniquePtr<char> owned_name(name);
     bssl::UniquePtr<char> owned_header(header);
@@ -47,9 +47,9 @@ absl::StatusOr<std::vector<PemBlock>> ReadPemBlocks(absl::string_view pem,
           source, ": PEM block ", blocks.size() + 1,
           " has headers (an encrypted key?); only plain blocks are supported"));
     }
-    blocks.push_back(PemBlock{
-        name, std::string(reinterpret_cast<const char*>(data),
-                          static_cast<size_t>(length))});
+    blocks.push_back(
+        PemBlock{name, std::string(reinterpret_cast<const char*>(data),
+                                   static_cast<size_t>(length))});
   }
   return blocks;
 }
@@ -90,8 +90,8 @@ absl::StatusOr<CertificateList> ParsePemCertificates(absl::string_view pem,
     auto certificate = ParseDerCertificate(block.data);
     if (!certificate.ok()) {
       return absl::InvalidArgumentError(
-          absl::StrCat(source, ": certificate ", i + 1, " is not valid: ",
-                       certificate.status().message()));
+          absl::StrCat(source, ": certificate ", i + 1,
+                       " is not valid: ", certificate.status().message()));
     }
     certificates.push_back(std::move(certificate).value());
   }

@@ -6,7 +6,8 @@
 namespace certbroker::testing {
 namespace {
 
-devpki::Issued MustIssue(const devpki::CertificateSpec& spec, const devpki::Issued* issuer) {
+devpki::Issued MustIssue(const devpki::CertificateSpec& spec,
+                         const devpki::Issued* issuer) {
   auto issued = devpki::Issue(spec, issuer);
   EXPECT_TRUE(issued.ok()) << issued.status();
   return std::move(issued).value();
@@ -58,8 +59,10 @@ rules:
 TestPki TestPki::Generate() {
   TestPki pki;
   pki.root = MustIssue(devpki::RootSpec("Integration Root"), nullptr);
-  pki.intermediate = MustIssue(devpki::IntermediateSpec("Integration Intermediate"), &pki.root);
-  auto server_spec = devpki::ServerSpec("api.example.test", {"api.example.test"}, {"127.0.0.1"});
+  pki.intermediate = MustIssue(
+      devpki::IntermediateSpec("Integration Intermediate"), &pki.root);
+  auto server_spec = devpki::ServerSpec("api.example.test",
+                                        {"api.example.test"}, {"127.0.0.1"});
   pki.server = MustIssue(server_spec, &pki.intermediate);
   pki.expired_server = MustIssue(Expired(server_spec), &pki.intermediate);
   auto client_only = server_spec;
@@ -67,28 +70,33 @@ TestPki TestPki::Generate() {
   pki.client_only_server = MustIssue(client_only, &pki.intermediate);
   pki.stranger_root = MustIssue(devpki::RootSpec("Stranger Root"), nullptr);
   pki.stranger_server = MustIssue(server_spec, &pki.stranger_root);
-  pki.client = MustIssue(devpki::ClientSpec("integration-client"), &pki.intermediate);
-  pki.expired_client =
-      MustIssue(Expired(devpki::ClientSpec("expired-client")), &pki.intermediate);
+  pki.client =
+      MustIssue(devpki::ClientSpec("integration-client"), &pki.intermediate);
+  pki.expired_client = MustIssue(Expired(devpki::ClientSpec("expired-client")),
+                                 &pki.intermediate);
   return pki;
 }
 
 void TestPki::Write(const TempDir& dir) const {
   dir.Write("pki/ca.pem", root.CertificatePem());
-  dir.Write("pki/client-chain.pem", client.CertificatePem() + intermediate.CertificatePem());
+  dir.Write("pki/client-chain.pem",
+            client.CertificatePem() + intermediate.CertificatePem());
   dir.Write("pki/client.key", client.KeyPem());
   dir.Write("pki/expired-client-chain.pem",
             expired_client.CertificatePem() + intermediate.CertificatePem());
   dir.Write("pki/expired-client.key", expired_client.KeyPem());
 }
 
-std::vector<std::string> ChainOf(std::initializer_list<const devpki::Issued*> certificates) {
+std::vector<std::string> ChainOf(
+    std::initializer_list<const devpki::Issued*> certificates) {
   std::vector<std::string> chain;
-  for (const devpki::Issued* issued : certificates) chain.push_back(issued->Der());
+  for (const devpki::Issued* issued : certificates)
+    chain.push_back(issued->Der());
   return chain;
 }
 
-std::unique_ptr<v1::CertificateBroker::Stub> MakeStub(const std::string& address) {
+std::unique_ptr<v1::CertificateBroker::Stub> MakeStub(
+    const std::string& address) {
   grpc::ChannelArguments arguments;
   arguments.SetMaxSendMessageSize(16 << 20);
   return v1::CertificateBroker::NewStub(grpc::CreateCustomChannel(
@@ -97,7 +105,8 @@ std::unique_ptr<v1::CertificateBroker::Stub> MakeStub(const std::string& address
 
 std::unique_ptr<grpc::ClientContext> Context() {
   auto context = std::make_unique<grpc::ClientContext>();
-  context->set_deadline(std::chrono::system_clock::now() + std::chrono::seconds(10));
+  context->set_deadline(std::chrono::system_clock::now() +
+                        std::chrono::seconds(10));
   return context;
 }
 
@@ -113,7 +122,8 @@ void BrokerFixture::SetUpTestSuite() {
   pki_->Write(*dir_);
   std::string config = dir_->Write("config.yaml", kBrokerConfig);
   auto broker = BrokerProcess::Start(
-      {"--config=" + config, "--listen=127.0.0.1:0,unix:" + dir_->Path("broker.sock")},
+      {"--config=" + config,
+       "--listen=127.0.0.1:0,unix:" + dir_->Path("broker.sock")},
       dir_->path());
   ASSERT_TRUE(broker.ok()) << broker.status();
   broker_ = std::move(broker).value();

@@ -11,8 +11,8 @@
 
 #include "broker/devpki/pki.h"
 #include "certbroker/v1/broker.grpc.pb.h"
-#include "gtest/gtest.h"
 #include "grpcpp/grpcpp.h"
+#include "gtest/gtest.h"
 #include "tests/support/broker_process.h"
 #include "tests/support/temp_dir.h"
 
@@ -34,10 +34,12 @@ struct TestPki {
 extern const char kBrokerConfig[];
 
 // ChainOf returns the DER of `certificates`, in order.
-std::vector<std::string> ChainOf(std::initializer_list<const devpki::Issued*> certificates);
+std::vector<std::string> ChainOf(
+    std::initializer_list<const devpki::Issued*> certificates);
 
 // MakeStub connects to a ready-file address ("127.0.0.1:PORT", "unix:PATH").
-std::unique_ptr<v1::CertificateBroker::Stub> MakeStub(const std::string& address);
+std::unique_ptr<v1::CertificateBroker::Stub> MakeStub(
+    const std::string& address);
 
 // Context returns a client context with a 10 s deadline.
 std::unique_ptr<grpc::ClientContext> Context();

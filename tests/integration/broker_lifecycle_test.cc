@@ -20,14 +20,17 @@ using ::testing::HasSubstr;
 // the serving status number (1 SERVING, 2 NOT_SERVING), or -1 on error. The
 // two tiny messages are encoded by hand so the test needs no health proto.
 int HealthStatus(const std::string& address, const std::string& service) {
-  auto channel = grpc::CreateChannel(address, grpc::InsecureChannelCredentials());
+  auto channel =
+      grpc::CreateChannel(address, grpc::InsecureChannelCredentials());
   grpc::GenericStub stub(channel);
-  std::string request = std::string("\x0a", 1) + static_cast<char>(service.size()) + service;
+  std::string request =
+      std::string("\x0a", 1) + static_cast<char>(service.size()) + service;
   grpc::Slice slice(request);
   grpc::ByteBuffer request_buffer(&slice, 1);
   grpc::ByteBuffer response_buffer;
   grpc::ClientContext context;
-  context.set_deadline(std::chrono::system_clock::now() + std::chrono::seconds(10));
+  context.set_deadline(std::chrono::system_clock::now() +
+                       std::chrono::seconds(10));
   std::promise<grpc::Status> done;
   stub.UnaryCall(&context, "/grpc.health.v1.Health/Check", grpc::StubOptions(),
                  &request_buffer, &response_buffer,
@@ -43,12 +46,14 @@ int HealthStatus(const std::string& address, const std::string& service) {
   return response.empty() ? 0 : -1;  // Empty message: status 0 (UNKNOWN).
 }
 
-std::string PolicyVersion(v1::CertificateBroker::Stub& stub, const std::string& host,
+std::string PolicyVersion(v1::CertificateBroker::Stub& stub,
+                          const std::string& host,
                           std::string* rule = nullptr) {
   v1::GetCertificatePolicyRequest request;
   request.mutable_target()->set_host(host);
   v1::GetCertificatePolicyResponse response;
-  grpc::Status status = stub.GetCertificatePolicy(Context().get(), request, &response);
+  grpc::Status status =
+      stub.GetCertificatePolicy(Context().get(), request, &response);
   EXPECT_TRUE(status.ok()) << status.error_message();
   if (rule != nullptr) *rule = response.rule_name();
   return response.policy_version();
@@ -62,9 +67,11 @@ class BrokerLifecycleTest : public ::testing::Test {
     config_ = dir_.Write("config.yaml", kBrokerConfig);
   }
 
-  std::unique_ptr<BrokerProcess> StartBroker(std::vector<std::string> extra = {}) {
+  std::unique_ptr<BrokerProcess> StartBroker(
+      std::vector<std::string> extra = {}) {
     std::vector<std::string> arguments = {
-        "--config=" + config_, "--listen=127.0.0.1:0,unix:" + dir_.Path("b.sock")};
+        "--config=" + config_,
+        "--listen=127.0.0.1:0,unix:" + dir_.Path("b.sock")};
     arguments.insert(arguments.end(), extra.begin(), extra.end());
     auto broker = BrokerProcess::Start(arguments, dir_.path());
     EXPECT_TRUE(broker.ok()) << broker.status();
@@ -80,7 +87,9 @@ TEST_F(BrokerLifecycleTest, ReportsServingHealthAndStopsGracefully) {
   auto broker = StartBroker();
   ASSERT_NE(broker, nullptr);
   EXPECT_EQ(HealthStatus(broker->addresses()[0], ""), 1);
-  EXPECT_EQ(HealthStatus(broker->addresses()[1], "certbroker.v1.CertificateBroker"), 1);
+  EXPECT_EQ(
+      HealthStatus(broker->addresses()[1], "certbroker.v1.CertificateBroker"),
+      1);
   EXPECT_EQ(broker->Stop(), 0);
   EXPECT_THAT(broker->Log(), HasSubstr("received SIGTERM, shutting down"));
   EXPECT_THAT(broker->Log(), HasSubstr("INFO stopped"));
@@ -97,7 +106,8 @@ TEST_F(BrokerLifecycleTest, StopsWithoutWaitingForIdleClientConnections) {
   PolicyVersion(*tcp, "api.example.test");
   PolicyVersion(*unix_socket, "api.example.test");
   EXPECT_EQ(broker->Stop(absl::Seconds(20)), 0) << broker->Log();
-  EXPECT_THAT(broker->Log(), ::testing::Not(HasSubstr("still running after the grace")));
+  EXPECT_THAT(broker->Log(),
+              ::testing::Not(HasSubstr("still running after the grace")));
 }
 
 TEST_F(BrokerLifecycleTest, SigintAlsoStopsGracefully) {
@@ -116,10 +126,12 @@ TEST_F(BrokerLifecycleTest, ReloadsOnSighupAndKeepsOldPolicyWhenNewIsBad) {
   std::string first = PolicyVersion(*stub, "new.example.org", &rule);
   EXPECT_EQ(rule, "");
 
-  dir_.Write("config.yaml", absl::StrCat(kBrokerConfig,
-                                         "  - name: added\n"
-                                         "    match: { hosts: [new.example.org] }\n"
-                                         "    server_validation: { trust_bundles: [test-roots] }\n"));
+  dir_.Write(
+      "config.yaml",
+      absl::StrCat(kBrokerConfig,
+                   "  - name: added\n"
+                   "    match: { hosts: [new.example.org] }\n"
+                   "    server_validation: { trust_bundles: [test-roots] }\n"));
   broker->Signal(SIGHUP);
   ASSERT_TRUE(broker->WaitForLog("reloaded policy_version=")) << broker->Log();
   std::string second = PolicyVersion(*stub, "new.example.org", &rule);
@@ -130,7 +142,8 @@ TEST_F(BrokerLifecycleTest, ReloadsOnSighupAndKeepsOldPolicyWhenNewIsBad) {
   broker->Signal(SIGHUP);
   ASSERT_TRUE(broker->WaitForLog("reload failed")) << broker->Log();
   EXPECT_THAT(broker->Log(),
-              HasSubstr(absl::StrCat("reload failed, keeping policy_version=", second)));
+              HasSubstr(absl::StrCat("reload failed, keeping policy_version=",
+                                     second)));
   EXPECT_THAT(broker->Log(), HasSubstr("rules[0].colour: unknown field"));
   EXPECT_EQ(PolicyVersion(*stub, "new.example.org", &rule), second);
   EXPECT_EQ(rule, "added");
@@ -152,7 +165,8 @@ TEST_F(BrokerLifecycleTest, AnswersEveryCallWhileReloading) {
         request.add_certificate_chain(pki_.server.Der());
         request.add_certificate_chain(pki_.intermediate.Der());
         v1::OnServerCertificateResponse response;
-        grpc::Status status = stub->OnServerCertificate(Context().get(), request, &response);
+        grpc::Status status =
+            stub->OnServerCertificate(Context().get(), request, &response);
         (status.ok() && response.accepted() ? accepted : failed)++;
       }
     });
@@ -175,10 +189,12 @@ struct StartupFailure {
 };
 
 class BrokerStartupTest : public BrokerLifecycleTest,
-                          public ::testing::WithParamInterface<StartupFailure> {};
+                          public ::testing::WithParamInterface<StartupFailure> {
+};
 
 TEST_P(BrokerStartupTest, RefusesWithClearMessage) {
-  dir_.Write("bad.yaml", "rules:\n  - name: r\n    match: {hosts: [a.example]}\n");
+  dir_.Write("bad.yaml",
+             "rules:\n  - name: r\n    match: {hosts: [a.example]}\n");
   dir_.Write("mismatch.yaml",
              "trust_bundles: [{name: r, pem_file: pki/ca.pem}]\n"
              "certificates: [{id: c, chain_pem_file: pki/client-chain.pem, "
@@ -188,7 +204,8 @@ TEST_P(BrokerStartupTest, RefusesWithClearMessage) {
     std::string replaced = argument;
     for (const char* name : {"bad.yaml", "mismatch.yaml", "config.yaml"}) {
       size_t at = replaced.find(name);
-      if (at != std::string::npos) replaced.replace(at, strlen(name), dir_.Path(name));
+      if (at != std::string::npos)
+        replaced.replace(at, strlen(name), dir_.Path(name));
     }
     arguments.push_back(replaced);
   }
@@ -202,21 +219,31 @@ TEST_P(BrokerStartupTest, RefusesWithClearMessage) {
 INSTANTIATE_TEST_SUITE_P(
     Cases, BrokerStartupTest,
     ::testing::Values(
-        StartupFailure{{"--listen=127.0.0.1:0"}, 2, "--config and --listen are required"},
-        StartupFailure{{"--config=config.yaml", "--listen=0.0.0.0:0"}, 1,
+        StartupFailure{
+            {"--listen=127.0.0.1:0"}, 2, "--config and --listen are required"},
+        StartupFailure{{"--config=config.yaml", "--listen=0.0.0.0:0"},
+                       1,
                        "plaintext TCP is only allowed on loopback"},
-        StartupFailure{{"--config=config.yaml", "--listen=192.0.2.1:8443"}, 1,
+        StartupFailure{{"--config=config.yaml", "--listen=192.0.2.1:8443"},
+                       1,
                        "plaintext TCP is only allowed on loopback"},
-        StartupFailure{{"--config=config.yaml", "--listen=nonsense"}, 1,
+        StartupFailure{{"--config=config.yaml", "--listen=nonsense"},
+                       1,
                        "expected HOST:PORT or unix:PATH"},
-        StartupFailure{{"--config=/nonexistent/x.yaml", "--listen=127.0.0.1:0"}, 1,
+        StartupFailure{{"--config=/nonexistent/x.yaml", "--listen=127.0.0.1:0"},
+                       1,
                        "cannot open /nonexistent/x.yaml"},
-        StartupFailure{{"--config=bad.yaml", "--listen=127.0.0.1:0"}, 1,
-                       "rules[0].server_validation.trust_bundles: required unless mode is AGENT"},
-        StartupFailure{{"--config=mismatch.yaml", "--listen=127.0.0.1:0"}, 1,
+        StartupFailure{{"--config=bad.yaml", "--listen=127.0.0.1:0"},
+                       1,
+                       "rules[0].server_validation.trust_bundles: required "
+                       "unless mode is AGENT"},
+        StartupFailure{{"--config=mismatch.yaml", "--listen=127.0.0.1:0"},
+                       1,
                        "does not match the leaf certificate"},
-        StartupFailure{{"--config=config.yaml", "--listen=127.0.0.1:0", "extra"}, 2,
-                       "unexpected argument: extra"}));
+        StartupFailure{
+            {"--config=config.yaml", "--listen=127.0.0.1:0", "extra"},
+            2,
+            "unexpected argument: extra"}));
 
 }  // namespace
 }  // namespace certbroker::testing

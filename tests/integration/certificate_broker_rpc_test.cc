@@ -30,7 +30,8 @@ class CertificateBrokerRpcTest : public BrokerFixture {
     v1::GetCertificatePolicyRequest request;
     *request.mutable_target() = target;
     v1::GetCertificatePolicyResponse response;
-    grpc::Status status = stub.GetCertificatePolicy(Context().get(), request, &response);
+    grpc::Status status =
+        stub.GetCertificatePolicy(Context().get(), request, &response);
     EXPECT_TRUE(status.ok()) << status.error_message();
     return response;
   }
@@ -40,7 +41,8 @@ class CertificateBrokerRpcTest : public BrokerFixture {
                                  std::vector<std::string> issuers = {}) {
     v1::GetClientCertificateRequest request;
     *request.mutable_target() = target;
-    for (std::string& issuer : issuers) request.add_acceptable_issuers(std::move(issuer));
+    for (std::string& issuer : issuers)
+      request.add_acceptable_issuers(std::move(issuer));
     return tcp_->GetClientCertificate(Context().get(), request, &response);
   }
 
@@ -80,21 +82,25 @@ TEST_F(CertificateBrokerRpcTest, PolicyOverTcpAndUnixSocketAgree) {
 }
 
 TEST_F(CertificateBrokerRpcTest, PolicyReportsModesAndUnavailableCertificates) {
-  v1::GetCertificatePolicyResponse both = Policy(*tcp_, HostTarget("locked.example.test"));
+  v1::GetCertificatePolicyResponse both =
+      Policy(*tcp_, HostTarget("locked.example.test"));
   EXPECT_EQ(both.validation_mode(), v1::BOTH);
   EXPECT_TRUE(both.override_automatic_check());
   EXPECT_TRUE(both.client_certificate_available());
-  v1::GetCertificatePolicyResponse agent = Policy(*tcp_, HostTarget("agent.example.test"));
+  v1::GetCertificatePolicyResponse agent =
+      Policy(*tcp_, HostTarget("agent.example.test"));
   EXPECT_EQ(agent.validation_mode(), v1::AGENT);
   EXPECT_FALSE(agent.override_automatic_check());
   EXPECT_FALSE(agent.client_certificate_available());
-  v1::GetCertificatePolicyResponse old = Policy(*tcp_, HostTarget("old.example.test"));
+  v1::GetCertificatePolicyResponse old =
+      Policy(*tcp_, HostTarget("old.example.test"));
   EXPECT_EQ(old.rule_name(), "old");
   EXPECT_FALSE(old.client_certificate_available());  // Expired.
 }
 
 TEST_F(CertificateBrokerRpcTest, PolicyWithoutMatchingRuleFailsClosed) {
-  v1::GetCertificatePolicyResponse policy = Policy(*unix_, HostTarget("nowhere.invalid"));
+  v1::GetCertificatePolicyResponse policy =
+      Policy(*unix_, HostTarget("nowhere.invalid"));
   EXPECT_EQ(policy.rule_name(), "");
   EXPECT_TRUE(policy.override_automatic_check());
   EXPECT_FALSE(policy.client_certificate_available());
@@ -104,7 +110,8 @@ TEST_F(CertificateBrokerRpcTest, PolicyWithoutMatchingRuleFailsClosed) {
 
 TEST_F(CertificateBrokerRpcTest, GivesExportableCertificateWithMatchingKey) {
   v1::GetClientCertificateResponse response;
-  grpc::Status status = ClientCertificate(HostTarget("api.example.test"), response);
+  grpc::Status status =
+      ClientCertificate(HostTarget("api.example.test"), response);
   ASSERT_TRUE(status.ok()) << status.error_message();
   EXPECT_EQ(response.certificate_id(), "exportable-client");
   EXPECT_EQ(response.rule_name(), "example-test");
@@ -112,20 +119,25 @@ TEST_F(CertificateBrokerRpcTest, GivesExportableCertificateWithMatchingKey) {
   EXPECT_EQ(response.certificate_chain(0), pki_->client.Der());
   EXPECT_EQ(response.certificate_chain(1), pki_->intermediate.Der());
   CBS cbs;
-  CBS_init(&cbs, reinterpret_cast<const uint8_t*>(response.private_key().data()),
+  CBS_init(&cbs,
+           reinterpret_cast<const uint8_t*>(response.private_key().data()),
            response.private_key().size());
   bssl::UniquePtr<EVP_PKEY> key(EVP_parse_private_key(&cbs));
   ASSERT_NE(key, nullptr) << "private_key is not PKCS#8";
-  EXPECT_EQ(X509_check_private_key(pki_->client.certificate.get(), key.get()), 1);
-  EXPECT_EQ(response.not_after().seconds(),
-            absl::ToUnixSeconds(x509::NotAfter(pki_->client.certificate.get())));
+  EXPECT_EQ(X509_check_private_key(pki_->client.certificate.get(), key.get()),
+            1);
+  EXPECT_EQ(
+      response.not_after().seconds(),
+      absl::ToUnixSeconds(x509::NotAfter(pki_->client.certificate.get())));
   EXPECT_LT(response.refresh_after().seconds(), response.not_after().seconds());
-  EXPECT_GT(response.refresh_after().seconds(), absl::ToUnixSeconds(absl::Now()));
+  EXPECT_GT(response.refresh_after().seconds(),
+            absl::ToUnixSeconds(absl::Now()));
 }
 
 TEST_F(CertificateBrokerRpcTest, RefusesNonExportableKey) {
   v1::GetClientCertificateResponse response;
-  grpc::Status status = ClientCertificate(HostTarget("locked.example.test"), response);
+  grpc::Status status =
+      ClientCertificate(HostTarget("locked.example.test"), response);
   EXPECT_EQ(status.error_code(), grpc::StatusCode::FAILED_PRECONDITION);
   EXPECT_THAT(status.error_message(),
               HasSubstr("certificate 'locked-client' is not exportable"));
@@ -134,10 +146,13 @@ TEST_F(CertificateBrokerRpcTest, RefusesNonExportableKey) {
 
 TEST_F(CertificateBrokerRpcTest, ClientCertificateNotFoundCases) {
   v1::GetClientCertificateResponse response;
-  grpc::Status none = ClientCertificate(HostTarget("nowhere.invalid"), response);
+  grpc::Status none =
+      ClientCertificate(HostTarget("nowhere.invalid"), response);
   EXPECT_EQ(none.error_code(), grpc::StatusCode::NOT_FOUND);
-  EXPECT_THAT(none.error_message(), HasSubstr("no rule matches https://nowhere.invalid:443"));
-  grpc::Status no_certificate = ClientCertificate(HostTarget("agent.example.test"), response);
+  EXPECT_THAT(none.error_message(),
+              HasSubstr("no rule matches https://nowhere.invalid:443"));
+  grpc::Status no_certificate =
+      ClientCertificate(HostTarget("agent.example.test"), response);
   EXPECT_EQ(no_certificate.error_code(), grpc::StatusCode::NOT_FOUND);
   EXPECT_THAT(no_certificate.error_message(),
               HasSubstr("rule 'agent-only' assigns no client certificate"));
@@ -148,17 +163,19 @@ TEST_F(CertificateBrokerRpcTest, HonoursAcceptableIssuers) {
     return x509::NameToDer(X509_get_subject_name(issued.certificate.get()));
   };
   v1::GetClientCertificateResponse response;
-  grpc::Status accepted = ClientCertificate(HostTarget("api.example.test"), response,
-                                            {name_der(pki_->stranger_root),
-                                             name_der(pki_->intermediate)});
+  grpc::Status accepted = ClientCertificate(
+      HostTarget("api.example.test"), response,
+      {name_der(pki_->stranger_root), name_der(pki_->intermediate)});
   EXPECT_TRUE(accepted.ok()) << accepted.error_message();
-  grpc::Status refused = ClientCertificate(HostTarget("api.example.test"), response,
-                                           {name_der(pki_->stranger_root)});
+  grpc::Status refused =
+      ClientCertificate(HostTarget("api.example.test"), response,
+                        {name_der(pki_->stranger_root)});
   EXPECT_EQ(refused.error_code(), grpc::StatusCode::NOT_FOUND);
   EXPECT_THAT(refused.error_message(),
               HasSubstr("is not issued by any of the 1 acceptable issuers"));
-  grpc::Status malformed = ClientCertificate(HostTarget("api.example.test"), response,
-                                             {name_der(pki_->intermediate), "garbage"});
+  grpc::Status malformed =
+      ClientCertificate(HostTarget("api.example.test"), response,
+                        {name_der(pki_->intermediate), "garbage"});
   EXPECT_EQ(malformed.error_code(), grpc::StatusCode::INVALID_ARGUMENT);
   EXPECT_THAT(malformed.error_message(),
               HasSubstr("acceptable_issuers[1]: not a DER distinguished name"));
@@ -166,24 +183,28 @@ TEST_F(CertificateBrokerRpcTest, HonoursAcceptableIssuers) {
 
 TEST_F(CertificateBrokerRpcTest, RefusesExpiredClientCertificate) {
   v1::GetClientCertificateResponse response;
-  grpc::Status status = ClientCertificate(HostTarget("old.example.test"), response);
+  grpc::Status status =
+      ClientCertificate(HostTarget("old.example.test"), response);
   EXPECT_EQ(status.error_code(), grpc::StatusCode::FAILED_PRECONDITION);
-  EXPECT_THAT(status.error_message(), HasSubstr("certificate 'expired-client' expired at"));
+  EXPECT_THAT(status.error_message(),
+              HasSubstr("certificate 'expired-client' expired at"));
 }
 
 TEST_F(CertificateBrokerRpcTest, AcceptsGoodServerChainAndLogsTheDecision) {
-  v1::OnServerCertificateResponse verdict =
-      Verdict("api.example.test", ChainOf({&pki_->server, &pki_->intermediate}));
+  v1::OnServerCertificateResponse verdict = Verdict(
+      "api.example.test", ChainOf({&pki_->server, &pki_->intermediate}));
   EXPECT_TRUE(verdict.accepted()) << verdict.detail();
   EXPECT_EQ(verdict.reason(), v1::ACCEPTED);
   EXPECT_EQ(verdict.rule_name(), "example-test");
-  EXPECT_TRUE(std::regex_match(verdict.decision_id(), std::regex("[0-9a-f]{32}")));
+  EXPECT_TRUE(
+      std::regex_match(verdict.decision_id(), std::regex("[0-9a-f]{32}")));
   EXPECT_EQ(verdict.cache_ttl().seconds(), 120);
   EXPECT_EQ(verdict.policy_version(),
             Policy(*tcp_, HostTarget("api.example.test")).policy_version());
   EXPECT_TRUE(broker_->WaitForLog(absl::StrCat("id=", verdict.decision_id())));
   std::string log = broker_->Log();
-  std::string line = log.substr(log.find(absl::StrCat("id=", verdict.decision_id())));
+  std::string line =
+      log.substr(log.find(absl::StrCat("id=", verdict.decision_id())));
   line = line.substr(0, line.find('\n'));
   EXPECT_THAT(line, HasSubstr("target=https://api.example.test:443"));
   EXPECT_THAT(line, HasSubstr("verdict=accept reason=ACCEPTED"));
@@ -203,17 +224,20 @@ TEST_F(CertificateBrokerRpcTest, RejectsBadChainsWithExactReasons) {
     v1::Reason reason;
   };
   std::vector<Case> cases = {
-      {"api.example.test", ChainOf({&pki_->expired_server, &pki_->intermediate}), "",
-       v1::EXPIRED},
+      {"api.example.test",
+       ChainOf({&pki_->expired_server, &pki_->intermediate}), "", v1::EXPIRED},
       {"api.example.test", ChainOf({&pki_->server, &pki_->intermediate}),
        "wrong.example.test", v1::HOSTNAME_MISMATCH},
       {"other.example.test", ChainOf({&pki_->server, &pki_->intermediate}), "",
        v1::HOSTNAME_MISMATCH},
-      {"api.example.test", ChainOf({&pki_->stranger_server, &pki_->stranger_root}), "",
+      {"api.example.test",
+       ChainOf({&pki_->stranger_server, &pki_->stranger_root}), "",
        v1::UNTRUSTED_ROOT},
-      {"api.example.test", ChainOf({&pki_->stranger_server}), "", v1::INCOMPLETE_CHAIN},
+      {"api.example.test", ChainOf({&pki_->stranger_server}), "",
+       v1::INCOMPLETE_CHAIN},
       {"api.example.test", ChainOf({&pki_->server}), "", v1::INCOMPLETE_CHAIN},
-      {"api.example.test", ChainOf({&pki_->client_only_server, &pki_->intermediate}), "",
+      {"api.example.test",
+       ChainOf({&pki_->client_only_server, &pki_->intermediate}), "",
        v1::BAD_EXTENDED_KEY_USAGE},
       {"nowhere.invalid", ChainOf({&pki_->server, &pki_->intermediate}), "",
        v1::NO_MATCHING_RULE},
@@ -221,8 +245,10 @@ TEST_F(CertificateBrokerRpcTest, RejectsBadChainsWithExactReasons) {
        v1::VERIFICATION_FAILED},
   };
   for (const Case& c : cases) {
-    v1::OnServerCertificateResponse verdict = Verdict(c.host, c.chain, c.server_name);
-    EXPECT_FALSE(verdict.accepted()) << c.host << " " << v1::Reason_Name(c.reason);
+    v1::OnServerCertificateResponse verdict =
+        Verdict(c.host, c.chain, c.server_name);
+    EXPECT_FALSE(verdict.accepted())
+        << c.host << " " << v1::Reason_Name(c.reason);
     EXPECT_EQ(verdict.reason(), c.reason)
         << "expected " << v1::Reason_Name(c.reason) << ", got "
         << v1::Reason_Name(verdict.reason()) << ": " << verdict.detail();
@@ -234,10 +260,15 @@ TEST_F(CertificateBrokerRpcTest, RejectsBadChainsWithExactReasons) {
 TEST_F(CertificateBrokerRpcTest, BadInputGetsInvalidArgumentNamingTheField) {
   v1::OnServerCertificateResponse response;
   std::vector<std::string> malformed = ChainOf({&pki_->server});
-  malformed.push_back(std::string("\x30\x03" "abc", 5));
-  grpc::Status status = ServerCertificate("api.example.test", malformed, response);
+  malformed.push_back(
+      std::string("\x30\x03"
+                  "abc",
+                  5));
+  grpc::Status status =
+      ServerCertificate("api.example.test", malformed, response);
   EXPECT_EQ(status.error_code(), grpc::StatusCode::INVALID_ARGUMENT);
-  EXPECT_EQ(status.error_message(), "certificate_chain[1]: not a DER certificate");
+  EXPECT_EQ(status.error_message(),
+            "certificate_chain[1]: not a DER certificate");
 
   status = ServerCertificate("api.example.test", {}, response);
   EXPECT_EQ(status.error_code(), grpc::StatusCode::INVALID_ARGUMENT);
@@ -253,8 +284,8 @@ TEST_F(CertificateBrokerRpcTest, BadInputGetsInvalidArgumentNamingTheField) {
   EXPECT_EQ(status.error_code(), grpc::StatusCode::INVALID_ARGUMENT);
   EXPECT_THAT(status.error_message(), HasSubstr("target.host: required"));
 
-  status = ServerCertificate("api.example.test", ChainOf({&pki_->server}), response,
-                             "not a name");
+  status = ServerCertificate("api.example.test", ChainOf({&pki_->server}),
+                             response, "not a name");
   EXPECT_EQ(status.error_code(), grpc::StatusCode::INVALID_ARGUMENT);
   EXPECT_THAT(status.error_message(), HasSubstr("server_name: 'not a name'"));
 }
@@ -270,11 +301,12 @@ TEST_F(CertificateBrokerRpcTest, OversizedRequestIsResourceExhausted) {
 TEST_F(CertificateBrokerRpcTest, StillServesAfterBadInput) {
   v1::OnServerCertificateResponse response;
   for (int i = 0; i < 20; ++i) {
-    std::string garbage(static_cast<size_t>(i * 37 + 1), static_cast<char>(0x30 + i));
+    std::string garbage(static_cast<size_t>(i * 37 + 1),
+                        static_cast<char>(0x30 + i));
     ServerCertificate("api.example.test", {garbage}, response);
   }
-  v1::OnServerCertificateResponse verdict =
-      Verdict("api.example.test", ChainOf({&pki_->server, &pki_->intermediate}));
+  v1::OnServerCertificateResponse verdict = Verdict(
+      "api.example.test", ChainOf({&pki_->server, &pki_->intermediate}));
   EXPECT_EQ(verdict.reason(), v1::ACCEPTED);
 }
 
@@ -290,7 +322,8 @@ TEST_F(CertificateBrokerRpcTest, ServesConcurrentCallsOnBothListeners) {
         request.add_certificate_chain(pki_->server.Der());
         request.add_certificate_chain(pki_->intermediate.Der());
         v1::OnServerCertificateResponse response;
-        if (stub->OnServerCertificate(Context().get(), request, &response).ok() &&
+        if (stub->OnServerCertificate(Context().get(), request, &response)
+                .ok() &&
             response.accepted()) {
           ++accepted;
         }

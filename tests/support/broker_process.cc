@@ -81,7 +81,8 @@ absl::StatusOr<std::unique_ptr<BrokerProcess>> BrokerProcess::Start(
   while (absl::Now() < deadline) {
     auto contents = ReadFile(ready);
     if (contents.ok()) {
-      for (absl::string_view line : absl::StrSplit(*contents, '\n', absl::SkipEmpty())) {
+      for (absl::string_view line :
+           absl::StrSplit(*contents, '\n', absl::SkipEmpty())) {
         process->addresses_.emplace_back(line);
       }
       return process;
@@ -99,9 +100,9 @@ absl::StatusOr<std::unique_ptr<BrokerProcess>> BrokerProcess::Start(
       "certbrokerd did not become ready:\n", ReadLog(process->log_path_)));
 }
 
-absl::StatusOr<int> BrokerProcess::RunToExit(const std::vector<std::string>& arguments,
-                                             const std::string& work_dir, std::string& log,
-                                             absl::Duration timeout) {
+absl::StatusOr<int> BrokerProcess::RunToExit(
+    const std::vector<std::string>& arguments, const std::string& work_dir,
+    std::string& log, absl::Duration timeout) {
   std::string log_path = absl::StrCat(work_dir, "/certbrokerd-exit.log");
   auto pid = Spawn(arguments, log_path);
   if (!pid.ok()) return pid.status();
@@ -138,7 +139,8 @@ int BrokerProcess::Stop(absl::Duration timeout) {
 
 std::string BrokerProcess::Log() const { return ReadLog(log_path_); }
 
-bool BrokerProcess::WaitForLog(const std::string& text, absl::Duration timeout) const {
+bool BrokerProcess::WaitForLog(const std::string& text,
+                               absl::Duration timeout) const {
   absl::Time deadline = absl::Now() + timeout;
   while (absl::Now() < deadline) {
     if (Log().find(text) != std::string::npos) return true;

@@ -26,9 +26,9 @@ class BrokerProcess {
   // RunToExit runs certbrokerd with `arguments`, expecting it to exit by
   // itself (a start-up failure), and returns its exit code; `log` receives
   // its stderr.
-  static absl::StatusOr<int> RunToExit(const std::vector<std::string>& arguments,
-                                       const std::string& work_dir, std::string& log,
-                                       absl::Duration timeout = absl::Seconds(20));
+  static absl::StatusOr<int> RunToExit(
+      const std::vector<std::string>& arguments, const std::string& work_dir,
+      std::string& log, absl::Duration timeout = absl::Seconds(20));
 
   ~BrokerProcess();
 
@@ -47,7 +47,8 @@ class BrokerProcess {
   std::string Log() const;
 
   // WaitForLog waits up to `timeout` for `text` to appear in the log.
-  bool WaitForLog(const std::string& text, absl::Duration timeout = absl::Seconds(10)) const;
+  bool WaitForLog(const std::string& text,
+                  absl::Duration timeout = absl::Seconds(10)) const;
 
  private:
   BrokerProcess() = default;

@@ -15,7 +15,8 @@ namespace certbroker::testing {
 
 TempDir::TempDir() {
   const char* base = std::getenv("TMPDIR");
-  std::string pattern = absl::StrCat(base && *base ? base : "/tmp", "/certbroker-test-XXXXXX");
+  std::string pattern =
+      absl::StrCat(base && *base ? base : "/tmp", "/certbroker-test-XXXXXX");
   if (::mkdtemp(pattern.data()) == nullptr) {
     std::perror("mkdtemp");
     std::abort();
@@ -32,9 +33,11 @@ std::string TempDir::Path(absl::string_view name) const {
   return absl::StrCat(path_, "/", name);
 }
 
-std::string TempDir::Write(absl::string_view name, absl::string_view contents) const {
+std::string TempDir::Write(absl::string_view name,
+                           absl::string_view contents) const {
   std::string file = Path(name);
-  std::filesystem::create_directories(std::filesystem::path(file).parent_path());
+  std::filesystem::create_directories(
+      std::filesystem::path(file).parent_path());
   std::ofstream out(file, std::ios::binary | std::ios::trunc);
   out.write(contents.data(), static_cast<std::streamsize>(contents.size()));
   out.close();

@@ -47,8 +47,9 @@ TEST(ConfigLoaderTest, ParsesCompleteConfig) {
   ASSERT_EQ(config->rules_size(), 2);
   const auto& rule = config->rules(0);
   EXPECT_EQ(rule.name(), "payments");
-  EXPECT_THAT(rule.match().hosts(),
-              ::testing::ElementsAre("payments.example.com", "*.pay.example.com"));
+  EXPECT_THAT(
+      rule.match().hosts(),
+      ::testing::ElementsAre("payments.example.com", "*.pay.example.com"));
   EXPECT_THAT(rule.match().ports(), ::testing::ElementsAre(443, 8443));
   EXPECT_EQ(rule.server_validation().mode(), v1::ServerValidation::BOTH);
   EXPECT_EQ(rule.cache_ttl().seconds(), 60);
@@ -67,7 +68,8 @@ TEST(ConfigLoaderTest, AppliesDefaultLimits) {
 
 TEST(ConfigLoaderTest, LoadsFileAndNamesIt) {
   testing::TempDir dir;
-  std::string path = dir.Write("broker.yaml", "rules: [{name: x, colour: red}]\n");
+  std::string path =
+      dir.Write("broker.yaml", "rules: [{name: x, colour: red}]\n");
   auto config = LoadConfigFile(path);
   ASSERT_FALSE(config.ok());
   EXPECT_EQ(config.status().code(), absl::StatusCode::kInvalidArgument);
@@ -86,7 +88,8 @@ TEST(ConfigLoaderTest, DirectoryIsRejected) {
   testing::TempDir dir;
   auto config = LoadConfigFile(dir.path());
   EXPECT_EQ(config.status().code(), absl::StatusCode::kInvalidArgument);
-  EXPECT_THAT(std::string(config.status().message()), HasSubstr("is not a regular file"));
+  EXPECT_THAT(std::string(config.status().message()),
+              HasSubstr("is not a regular file"));
 }
 
 struct BadConfig {
@@ -100,7 +103,8 @@ TEST_P(ConfigValidationTest, RejectsWithFieldPath) {
   auto config = ParseConfig(GetParam().yaml, "bad.yaml");
   ASSERT_FALSE(config.ok());
   EXPECT_EQ(config.status().code(), absl::StatusCode::kInvalidArgument);
-  EXPECT_THAT(std::string(config.status().message()), HasSubstr(GetParam().message));
+  EXPECT_THAT(std::string(config.status().message()),
+              HasSubstr(GetParam().message));
 }
 
 INSTANTIATE_TEST_SUITE_P(
@@ -108,8 +112,9 @@ INSTANTIATE_TEST_SUITE_P(
     ::testing::Values(
         BadConfig{"trust_bundles: [{pem_file: a.pem}]",
                   "bad.yaml: trust_bundles[0].name: required"},
-        BadConfig{"trust_bundles: [{name: a}]",
-                  "bad.yaml: trust_bundles[0]: one of pem_file or pem is required"},
+        BadConfig{
+            "trust_bundles: [{name: a}]",
+            "bad.yaml: trust_bundles[0]: one of pem_file or pem is required"},
         BadConfig{"trust_bundles: [{name: a, pem: x}, {name: a, pem: y}]",
                   "trust_bundles[1].name: 'a' is used twice"},
         BadConfig{"trust_bundles: [{name: 'has space', pem: x}]",
@@ -118,34 +123,43 @@ INSTANTIATE_TEST_SUITE_P(
                   "certificates[0].chain_pem_file: required"},
         BadConfig{"certificates: [{id: c, chain_pem_file: k}]",
                   "certificates[0].key_pem_file: required"},
-        BadConfig{"rules: [{name: r}]", "rules[0].match.hosts: required: at least one host"},
-        BadConfig{"rules: [{name: r, match: {hosts: ['a.*.example.com']}, "
-                  "server_validation: {mode: AGENT}}]",
-                  "rules[0].match.hosts[0]: 'a.*.example.com': '*' may only be"},
+        BadConfig{"rules: [{name: r}]",
+                  "rules[0].match.hosts: required: at least one host"},
+        BadConfig{
+            "rules: [{name: r, match: {hosts: ['a.*.example.com']}, "
+            "server_validation: {mode: AGENT}}]",
+            "rules[0].match.hosts[0]: 'a.*.example.com': '*' may only be"},
         BadConfig{"rules: [{name: r, match: {hosts: ['bad host']}, "
                   "server_validation: {mode: AGENT}}]",
-                  "rules[0].match.hosts[0]: 'bad host' is not a DNS name or IP address"},
+                  "rules[0].match.hosts[0]: 'bad host' is not a DNS name or IP "
+                  "address"},
         BadConfig{"rules: [{name: r, match: {hosts: ['bücher.example']}, "
                   "server_validation: {mode: AGENT}}]",
                   "A-label form"},
-        BadConfig{"rules: [{name: r, match: {hosts: [a.example], ports: [70000]}, "
-                  "server_validation: {mode: AGENT}}]",
-                  "rules[0].match.ports[0]: 70000 is not a port"},
-        BadConfig{"rules: [{name: r, match: {hosts: [a.example]}, client_certificate: nope, "
+        BadConfig{
+            "rules: [{name: r, match: {hosts: [a.example], ports: [70000]}, "
+            "server_validation: {mode: AGENT}}]",
+            "rules[0].match.ports[0]: 70000 is not a port"},
+        BadConfig{"rules: [{name: r, match: {hosts: [a.example]}, "
+                  "client_certificate: nope, "
                   "server_validation: {mode: AGENT}}]",
                   "rules[0].client_certificate: no certificate has id 'nope'"},
         BadConfig{"rules: [{name: r, match: {hosts: [a.example]}, "
                   "server_validation: {trust_bundles: [nope]}}]",
-                  "rules[0].server_validation.trust_bundles[0]: no trust bundle is named 'nope'"},
+                  "rules[0].server_validation.trust_bundles[0]: no trust "
+                  "bundle is named 'nope'"},
         BadConfig{"rules: [{name: r, match: {hosts: [a.example]}}]",
-                  "rules[0].server_validation.trust_bundles: required unless mode is AGENT"},
-        BadConfig{"rules: [{name: r, match: {hosts: [a.example]}, cache_ttl: 100000s, "
+                  "rules[0].server_validation.trust_bundles: required unless "
+                  "mode is AGENT"},
+        BadConfig{"rules: [{name: r, match: {hosts: [a.example]}, cache_ttl: "
+                  "100000s, "
                   "server_validation: {mode: AGENT}}]",
                   "rules[0].cache_ttl: must be at most 86400s"},
         BadConfig{"limits: {max_chain_length: 101}",
                   "limits.max_chain_length: must be at most 100"},
-        BadConfig{"limits: {max_message_bytes: 100}",
-                  "limits.max_message_bytes: must be between 4096 and 67108864"}));
+        BadConfig{
+            "limits: {max_message_bytes: 100}",
+            "limits.max_message_bytes: must be between 4096 and 67108864"}));
 
 }  // namespace
 }  // namespace certbroker::config

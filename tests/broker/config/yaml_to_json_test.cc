@@ -58,32 +58,41 @@ TEST_P(YamlToJsonErrorTest, NamesPositionAndPath) {
   auto json = Convert(GetParam().yaml);
   ASSERT_FALSE(json.ok());
   EXPECT_EQ(json.status().code(), absl::StatusCode::kInvalidArgument);
-  EXPECT_THAT(std::string(json.status().message()), HasSubstr(GetParam().message));
+  EXPECT_THAT(std::string(json.status().message()),
+              HasSubstr(GetParam().message));
 }
 
 INSTANTIATE_TEST_SUITE_P(
     Cases, YamlToJsonErrorTest,
     ::testing::Values(
-        BadCase{"rules:\n  - name: a\n    colour: red\n",
-                "test.yaml:3:5: rules[0].colour: unknown field; Rule has: name"},
-        BadCase{"rules: {name: a}\n", "test.yaml:1:8: rules: expected a list, found a mapping"},
+        BadCase{
+            "rules:\n  - name: a\n    colour: red\n",
+            "test.yaml:3:5: rules[0].colour: unknown field; Rule has: name"},
+        BadCase{"rules: {name: a}\n",
+                "test.yaml:1:8: rules: expected a list, found a mapping"},
         BadCase{"limits:\n  max_chain_length: -3\n",
-                "test.yaml:2:21: limits.max_chain_length: '-3' is not a non-negative integer"},
+                "test.yaml:2:21: limits.max_chain_length: '-3' is not a "
+                "non-negative integer"},
         BadCase{"limits: {max_chain_length: 99999999999}\n",
-                "limits.max_chain_length: '99999999999' is not a non-negative integer in range"},
+                "limits.max_chain_length: '99999999999' is not a non-negative "
+                "integer in range"},
         BadCase{"certificates: [{id: a, exportable: yes}]\n",
                 "certificates[0].exportable: 'yes' is not true or false"},
         BadCase{"rules: [{name: a, server_validation: {mode: SOMETIMES}}]\n",
-                "rules[0].server_validation.mode: 'SOMETIMES' is not one of AGENT, BROKER, BOTH"},
+                "rules[0].server_validation.mode: 'SOMETIMES' is not one of "
+                "AGENT, BROKER, BOTH"},
         BadCase{"default_cache_ttl: 5 minutes\n",
                 "default_cache_ttl: '5 minutes' is not a duration"},
-        BadCase{"trust_bundles: [{name: a, pem_file: x, pem: y}]\n",
-                "trust_bundles[0].pem: only one of pem_file and pem may be given"},
-        BadCase{"rules: [{name: a, name: b}]\n", "rules[0].name: field given twice"},
+        BadCase{
+            "trust_bundles: [{name: a, pem_file: x, pem: y}]\n",
+            "trust_bundles[0].pem: only one of pem_file and pem may be given"},
+        BadCase{"rules: [{name: a, name: b}]\n",
+                "rules[0].name: field given twice"},
         BadCase{"rules: [{name: [a, b]}]\n",
                 "rules[0].name: expected a single value, found a list"},
         BadCase{"rules: [\n", "test.yaml:2:1: not valid YAML"},
-        BadCase{"- just\n- a list\n", "(top level): expected a mapping (BrokerConfig)"}));
+        BadCase{"- just\n- a list\n",
+                "(top level): expected a mapping (BrokerConfig)"}));
 
 TEST(YamlToJsonTest, StopsAliasExpansion) {
   // 1,001 rules sharing one aliased list of 1,000 hosts: a 30 kB document

@@ -25,18 +25,21 @@ class PolicySnapshotTest : public ::testing::Test {
     auto server = devpki::Issue(devpki::ServerSpec("s", {"s.example"}), &*root);
     ASSERT_TRUE(server.ok());
     dir_.Write("pki/ca.pem", root->CertificatePem());
-    dir_.Write("pki/client.pem", client->CertificatePem() + root->CertificatePem());
+    dir_.Write("pki/client.pem",
+               client->CertificatePem() + root->CertificatePem());
     dir_.Write("pki/client.key", client->KeyPem());
     dir_.Write("pki/other.key", other->KeyPem());
     dir_.Write("pki/server.pem", server->CertificatePem());
     dir_.Write("pki/server.key", server->KeyPem());
   }
 
-  absl::StatusOr<std::shared_ptr<const PolicySnapshot>> Load(const std::string& yaml) {
+  absl::StatusOr<std::shared_ptr<const PolicySnapshot>> Load(
+      const std::string& yaml) {
     return LoadPolicyFile(dir_.Write("config.yaml", yaml));
   }
 
-  std::string ConfigWith(const std::string& bundle_file, const std::string& chain_file,
+  std::string ConfigWith(const std::string& bundle_file,
+                         const std::string& chain_file,
                          const std::string& key_file) {
     return "trust_bundles: [{name: roots, pem_file: " + bundle_file + "}]\n" +
            "certificates: [{id: client, chain_pem_file: " + chain_file +
@@ -52,7 +55,8 @@ class PolicySnapshotTest : public ::testing::Test {
 };
 
 TEST_F(PolicySnapshotTest, CompilesGoodConfigWithRelativePaths) {
-  auto snapshot = Load(ConfigWith("pki/ca.pem", "pki/client.pem", "pki/client.key"));
+  auto snapshot =
+      Load(ConfigWith("pki/ca.pem", "pki/client.pem", "pki/client.key"));
   ASSERT_TRUE(snapshot.ok()) << snapshot.status();
   EXPECT_EQ((*snapshot)->version().size(), 16u);
   EXPECT_EQ((*snapshot)->rule_count(), 1u);
@@ -72,7 +76,8 @@ TEST_F(PolicySnapshotTest, CompilesGoodConfigWithRelativePaths) {
 }
 
 TEST_F(PolicySnapshotTest, VersionChangesWhenAReferencedFileChanges) {
-  std::string yaml = ConfigWith("pki/ca.pem", "pki/client.pem", "pki/client.key");
+  std::string yaml =
+      ConfigWith("pki/ca.pem", "pki/client.pem", "pki/client.key");
   auto first = Load(yaml);
   auto same = Load(yaml);
   ASSERT_TRUE(first.ok() && same.ok());
@@ -91,24 +96,28 @@ struct BadMaterial {
   const char* message;
 };
 
-class PolicySnapshotErrorTest : public PolicySnapshotTest,
-                                public ::testing::WithParamInterface<BadMaterial> {};
+class PolicySnapshotErrorTest
+    : public PolicySnapshotTest,
+      public ::testing::WithParamInterface<BadMaterial> {};
 
 TEST_P(PolicySnapshotErrorTest, FailsNamingFieldAndFile) {
   dir_.Write("pki/empty.pem", "# no certificates here\n");
   dir_.Write("pki/truncated.pem", "-----BEGIN CERTIFICATE-----\nMIIB\n");
   dir_.Write("pki/garbage.pem",
              "-----BEGIN CERTIFICATE-----\nAAAA\n-----END CERTIFICATE-----\n");
-  auto snapshot = Load(ConfigWith(GetParam().bundle, GetParam().chain, GetParam().key));
+  auto snapshot =
+      Load(ConfigWith(GetParam().bundle, GetParam().chain, GetParam().key));
   ASSERT_FALSE(snapshot.ok());
-  EXPECT_THAT(std::string(snapshot.status().message()), HasSubstr(GetParam().message));
+  EXPECT_THAT(std::string(snapshot.status().message()),
+              HasSubstr(GetParam().message));
 }
 
 INSTANTIATE_TEST_SUITE_P(
     Cases, PolicySnapshotErrorTest,
     ::testing::Values(
-        BadMaterial{"pki/missing.pem", "pki/client.pem", "pki/client.key",
-                    "config.yaml: trust_bundles[0] (roots).pem_file: cannot open "},
+        BadMaterial{
+            "pki/missing.pem", "pki/client.pem", "pki/client.key",
+            "config.yaml: trust_bundles[0] (roots).pem_file: cannot open "},
         BadMaterial{"pki/empty.pem", "pki/client.pem", "pki/client.key",
                     "trust_bundles[0] (roots): " /* then the path */},
         BadMaterial{"pki/empty.pem", "pki/client.pem", "pki/client.key",
@@ -116,7 +125,8 @@ INSTANTIATE_TEST_SUITE_P(
         BadMaterial{"pki/truncated.pem", "pki/client.pem", "pki/client.key",
                     "pki/truncated.pem: PEM block 1 is truncated or corrupt"},
         BadMaterial{"pki/garbage.pem", "pki/client.pem", "pki/client.key",
-                    "pki/garbage.pem: certificate 1 is not valid: not a DER certificate"},
+                    "pki/garbage.pem: certificate 1 is not valid: not a DER "
+                    "certificate"},
         BadMaterial{"pki/ca.pem", "pki/client.pem", "pki/other.key",
                     "certificates[0] (client): the private key in"},
         BadMaterial{"pki/ca.pem", "pki/client.pem", "pki/other.key",
@@ -127,18 +137,22 @@ INSTANTIATE_TEST_SUITE_P(
                     "PEM block 1 is a 'PRIVATE KEY', expected 'CERTIFICATE'"},
         BadMaterial{"pki/ca.pem", "pki/server.pem", "pki/server.key",
                     "extended key usage that does not allow clientAuth"},
-        BadMaterial{"pki/server.pem", "pki/client.pem", "pki/client.key",
-                    "pki/server.pem: certificate 1 (CN=s) is not a self-signed root"}));
+        BadMaterial{
+            "pki/server.pem", "pki/client.pem", "pki/client.key",
+            "pki/server.pem: certificate 1 (CN=s) is not a self-signed root"}));
 
 TEST_F(PolicySnapshotTest, RefusesEquallySpecificRules) {
   auto snapshot = Load(
       "trust_bundles: [{name: roots, pem_file: pki/ca.pem}]\n"
       "rules:\n"
-      "  - {name: a, match: {hosts: [x.example]}, server_validation: {trust_bundles: [roots]}}\n"
-      "  - {name: b, match: {hosts: [x.example]}, server_validation: {trust_bundles: [roots]}}\n");
+      "  - {name: a, match: {hosts: [x.example]}, server_validation: "
+      "{trust_bundles: [roots]}}\n"
+      "  - {name: b, match: {hosts: [x.example]}, server_validation: "
+      "{trust_bundles: [roots]}}\n");
   ASSERT_FALSE(snapshot.ok());
-  EXPECT_THAT(std::string(snapshot.status().message()),
-              HasSubstr("config.yaml: rules: rules 'a' and 'b' are equally specific"));
+  EXPECT_THAT(
+      std::string(snapshot.status().message()),
+      HasSubstr("config.yaml: rules: rules 'a' and 'b' are equally specific"));
 }
 
 TEST(CurrentPolicyTest, SwapsSnapshots) {
@@ -150,7 +164,8 @@ TEST(CurrentPolicyTest, SwapsSnapshots) {
   auto held = current.Get();
   current.Set(*second);
   EXPECT_EQ(current.Get()->default_cache_ttl(), absl::Seconds(7));
-  EXPECT_EQ(held->default_cache_ttl(), absl::Seconds(300));  // Readers keep theirs.
+  EXPECT_EQ(held->default_cache_ttl(),
+            absl::Seconds(300));  // Readers keep theirs.
 }
 
 }  // namespace

@@ -11,7 +11,8 @@ namespace {
 using ::testing::HasSubstr;
 
 CompiledRule Rule(std::string name, std::vector<std::string> hosts,
-                  std::vector<uint32_t> ports = {}, std::vector<std::string> schemes = {}) {
+                  std::vector<uint32_t> ports = {},
+                  std::vector<std::string> schemes = {}) {
   CompiledRule rule;
   rule.name = std::move(name);
   rule.hosts = std::move(hosts);
@@ -20,13 +21,15 @@ CompiledRule Rule(std::string name, std::vector<std::string> hosts,
   return rule;
 }
 
-ResolvedTarget Target(std::string host, uint32_t port = 443, std::string scheme = "https") {
+ResolvedTarget Target(std::string host, uint32_t port = 443,
+                      std::string scheme = "https") {
   ResolvedTarget target;
   target.host = std::move(host);
   target.port = port;
   target.scheme = std::move(scheme);
-  target.host_is_ip = target.host.find_first_not_of("0123456789.") == std::string::npos ||
-                      target.host.find(':') != std::string::npos;
+  target.host_is_ip =
+      target.host.find_first_not_of("0123456789.") == std::string::npos ||
+      target.host.find(':') != std::string::npos;
   return target;
 }
 
@@ -46,7 +49,8 @@ TEST(RuleIndexTest, PicksMostSpecificHostPattern) {
   ASSERT_TRUE(index.ok()) << index.status();
   EXPECT_EQ(FoundName(*index, Target("v1.api.example.com")), "exact");
   EXPECT_EQ(FoundName(*index, Target("v2.api.example.com")), "api-example");
-  EXPECT_EQ(FoundName(*index, Target("deep.v2.api.example.com")), "api-example");
+  EXPECT_EQ(FoundName(*index, Target("deep.v2.api.example.com")),
+            "api-example");
   EXPECT_EQ(FoundName(*index, Target("www.example.com")), "example");
   EXPECT_EQ(FoundName(*index, Target("example.com")), "any");
   EXPECT_EQ(FoundName(*index, Target("other.org")), "any");
@@ -58,7 +62,8 @@ TEST(RuleIndexTest, NoRuleMeansNull) {
   auto index = RuleIndex::Build(rules);
   ASSERT_TRUE(index.ok()) << index.status();
   EXPECT_EQ(index->Find(Target("example.org")), nullptr);
-  EXPECT_EQ(index->Find(Target("example.com")), nullptr);  // No label before the suffix.
+  EXPECT_EQ(index->Find(Target("example.com")),
+            nullptr);  // No label before the suffix.
 }
 
 TEST(RuleIndexTest, PortsThenSchemesBreakTiesWithinAHost) {
@@ -73,7 +78,8 @@ TEST(RuleIndexTest, PortsThenSchemesBreakTiesWithinAHost) {
   EXPECT_EQ(FoundName(*index, Target("a.example", 443, "http")), "host");
   EXPECT_EQ(FoundName(*index, Target("a.example", 443, "https")), "host-https");
   EXPECT_EQ(FoundName(*index, Target("a.example", 8443, "https")), "host-8443");
-  EXPECT_EQ(FoundName(*index, Target("a.example", 8443, "wss")), "host-8443-wss");
+  EXPECT_EQ(FoundName(*index, Target("a.example", 8443, "wss")),
+            "host-8443-wss");
 }
 
 TEST(RuleIndexTest, FallsThroughToWildcardWhenExactPortDoesNotMatch) {
@@ -105,7 +111,8 @@ TEST(RuleIndexTest, RefusesEquallySpecificRulesNamingBoth) {
   ASSERT_FALSE(index.ok());
   EXPECT_EQ(index.status().code(), absl::StatusCode::kInvalidArgument);
   EXPECT_THAT(std::string(index.status().message()),
-              HasSubstr("rules 'first' and 'second' are equally specific for host 'b.example'"));
+              HasSubstr("rules 'first' and 'second' are equally specific for "
+                        "host 'b.example'"));
 }
 
 TEST(RuleIndexTest, RefusesTwoCatchAllWildcards) {
@@ -113,7 +120,8 @@ TEST(RuleIndexTest, RefusesTwoCatchAllWildcards) {
                                      Rule("two", {"*.example.com"})};
   auto index = RuleIndex::Build(rules);
   ASSERT_FALSE(index.ok());
-  EXPECT_THAT(std::string(index.status().message()), HasSubstr("host '*.example.com'"));
+  EXPECT_THAT(std::string(index.status().message()),
+              HasSubstr("host '*.example.com'"));
 }
 
 TEST(RuleIndexTest, AllowsDisjointPortsOnOneHost) {

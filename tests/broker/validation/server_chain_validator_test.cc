@@ -31,7 +31,8 @@ class ServerChainValidatorTest : public ::testing::Test {
  protected:
   void SetUp() override {
     root_ = MustIssue(devpki::RootSpec("Test Root"), nullptr);
-    intermediate_ = MustIssue(devpki::IntermediateSpec("Test Intermediate"), &root_);
+    intermediate_ =
+        MustIssue(devpki::IntermediateSpec("Test Intermediate"), &root_);
     leaf_ = MustIssue(devpki::ServerSpec("api.example.com", {"api.example.com"},
                                          {"192.0.2.10"}),
                       &intermediate_);
@@ -57,15 +58,18 @@ TEST_F(ServerChainValidatorTest, AcceptsValidChainWithIntermediate) {
   EXPECT_EQ(verdict.reason, Reason::ACCEPTED) << verdict.detail;
   EXPECT_TRUE(verdict.accepted());
   EXPECT_THAT(verdict.detail, HasSubstr("path of 3 certificates"));
-  EXPECT_EQ(verdict.earliest_not_after, x509::NotAfter(leaf_.certificate.get()));
+  EXPECT_EQ(verdict.earliest_not_after,
+            x509::NotAfter(leaf_.certificate.get()));
 }
 
 TEST_F(ServerChainValidatorTest, AcceptsIpAddressSubjectAltName) {
-  ChainVerdict verdict = Validate(Chain({&leaf_, &intermediate_}), "192.0.2.10");
+  ChainVerdict verdict =
+      Validate(Chain({&leaf_, &intermediate_}), "192.0.2.10");
   EXPECT_EQ(verdict.reason, Reason::ACCEPTED) << verdict.detail;
 }
 
-TEST_F(ServerChainValidatorTest, AcceptsIntermediatesInAnyOrderWithRootIncluded) {
+TEST_F(ServerChainValidatorTest,
+       AcceptsIntermediatesInAnyOrderWithRootIncluded) {
   ChainVerdict verdict = Validate(Chain({&leaf_, &root_, &intermediate_}));
   EXPECT_EQ(verdict.reason, Reason::ACCEPTED) << verdict.detail;
 }
@@ -78,7 +82,8 @@ TEST_F(ServerChainValidatorTest, RejectsExpiredLeaf) {
   ChainVerdict verdict = Validate(Chain({&expired, &intermediate_}));
   EXPECT_EQ(verdict.reason, Reason::EXPIRED);
   EXPECT_FALSE(verdict.accepted());
-  EXPECT_THAT(verdict.detail, HasSubstr("certificate_chain[0] (CN=api.example.com)"));
+  EXPECT_THAT(verdict.detail,
+              HasSubstr("certificate_chain[0] (CN=api.example.com)"));
   EXPECT_THAT(verdict.detail, HasSubstr("expired at"));
 }
 
@@ -97,45 +102,55 @@ TEST_F(ServerChainValidatorTest, RejectsExpiredIntermediateNamingIt) {
   spec.not_before = absl::Now() - absl::Hours(48);
   spec.not_after = absl::Now() - absl::Hours(1);
   Issued old = MustIssue(spec, &root_);
-  Issued leaf = MustIssue(devpki::ServerSpec("api.example.com", {"api.example.com"}), &old);
+  Issued leaf = MustIssue(
+      devpki::ServerSpec("api.example.com", {"api.example.com"}), &old);
   ChainVerdict verdict = Validate(Chain({&leaf, &old}));
   EXPECT_EQ(verdict.reason, Reason::EXPIRED);
-  EXPECT_THAT(verdict.detail, HasSubstr("certificate_chain[1] (CN=Old Intermediate)"));
+  EXPECT_THAT(verdict.detail,
+              HasSubstr("certificate_chain[1] (CN=Old Intermediate)"));
 }
 
 TEST_F(ServerChainValidatorTest, RejectsWrongHost) {
-  ChainVerdict verdict = Validate(Chain({&leaf_, &intermediate_}), "other.example.com");
+  ChainVerdict verdict =
+      Validate(Chain({&leaf_, &intermediate_}), "other.example.com");
   EXPECT_EQ(verdict.reason, Reason::HOSTNAME_MISMATCH);
   EXPECT_THAT(verdict.detail, HasSubstr("'other.example.com'"));
 }
 
 TEST_F(ServerChainValidatorTest, RejectsWrongIpAddress) {
-  ChainVerdict verdict = Validate(Chain({&leaf_, &intermediate_}), "192.0.2.11");
+  ChainVerdict verdict =
+      Validate(Chain({&leaf_, &intermediate_}), "192.0.2.11");
   EXPECT_EQ(verdict.reason, Reason::HOSTNAME_MISMATCH);
-  EXPECT_THAT(verdict.detail, HasSubstr("no matching IP subject alternative name"));
+  EXPECT_THAT(verdict.detail,
+              HasSubstr("no matching IP subject alternative name"));
 }
 
 TEST_F(ServerChainValidatorTest, NeverFallsBackToSubjectCommonName) {
   // The CN names the host, but there is no SAN for it.
-  Issued cn_only = MustIssue(devpki::ServerSpec("cn-only.example.com", {"other.example.com"}),
-                             &intermediate_);
-  ChainVerdict verdict = Validate(Chain({&cn_only, &intermediate_}), "cn-only.example.com");
+  Issued cn_only = MustIssue(
+      devpki::ServerSpec("cn-only.example.com", {"other.example.com"}),
+      &intermediate_);
+  ChainVerdict verdict =
+      Validate(Chain({&cn_only, &intermediate_}), "cn-only.example.com");
   EXPECT_EQ(verdict.reason, Reason::HOSTNAME_MISMATCH);
 }
 
 TEST_F(ServerChainValidatorTest, WildcardCoversOnlyOneLeftMostLabel) {
-  Issued wildcard =
-      MustIssue(devpki::ServerSpec("wildcard", {"*.example.com"}), &intermediate_);
-  EXPECT_EQ(Validate(Chain({&wildcard, &intermediate_}), "a.example.com").reason,
-            Reason::ACCEPTED);
-  EXPECT_EQ(Validate(Chain({&wildcard, &intermediate_}), "a.b.example.com").reason,
-            Reason::HOSTNAME_MISMATCH);
+  Issued wildcard = MustIssue(devpki::ServerSpec("wildcard", {"*.example.com"}),
+                              &intermediate_);
+  EXPECT_EQ(
+      Validate(Chain({&wildcard, &intermediate_}), "a.example.com").reason,
+      Reason::ACCEPTED);
+  EXPECT_EQ(
+      Validate(Chain({&wildcard, &intermediate_}), "a.b.example.com").reason,
+      Reason::HOSTNAME_MISMATCH);
 }
 
 TEST_F(ServerChainValidatorTest, RejectsSelfSignedUnknownRootAsUntrustedRoot) {
   Issued stranger_root = MustIssue(devpki::RootSpec("Stranger Root"), nullptr);
   Issued stranger_leaf =
-      MustIssue(devpki::ServerSpec("api.example.com", {"api.example.com"}), &stranger_root);
+      MustIssue(devpki::ServerSpec("api.example.com", {"api.example.com"}),
+                &stranger_root);
   ChainVerdict verdict = Validate(Chain({&stranger_leaf, &stranger_root}));
   EXPECT_EQ(verdict.reason, Reason::UNTRUSTED_ROOT);
   EXPECT_THAT(verdict.detail, HasSubstr("CN=Stranger Root"));
@@ -145,7 +160,8 @@ TEST_F(ServerChainValidatorTest, RejectsSelfSignedUnknownRootAsUntrustedRoot) {
 TEST_F(ServerChainValidatorTest, RejectsUnknownRootNotSentAsIncompleteChain) {
   Issued stranger_root = MustIssue(devpki::RootSpec("Stranger Root"), nullptr);
   Issued stranger_leaf =
-      MustIssue(devpki::ServerSpec("api.example.com", {"api.example.com"}), &stranger_root);
+      MustIssue(devpki::ServerSpec("api.example.com", {"api.example.com"}),
+                &stranger_root);
   ChainVerdict verdict = Validate(Chain({&stranger_leaf}));
   EXPECT_EQ(verdict.reason, Reason::INCOMPLETE_CHAIN);
   EXPECT_THAT(verdict.detail, HasSubstr("'CN=Stranger Root'"));
@@ -154,7 +170,8 @@ TEST_F(ServerChainValidatorTest, RejectsUnknownRootNotSentAsIncompleteChain) {
 TEST_F(ServerChainValidatorTest, RejectsMissingIntermediate) {
   ChainVerdict verdict = Validate(Chain({&leaf_}));
   EXPECT_EQ(verdict.reason, Reason::INCOMPLETE_CHAIN);
-  EXPECT_THAT(verdict.detail, HasSubstr("certificate_chain[0] (CN=api.example.com)"));
+  EXPECT_THAT(verdict.detail,
+              HasSubstr("certificate_chain[0] (CN=api.example.com)"));
   EXPECT_THAT(verdict.detail, HasSubstr("'CN=Test Intermediate'"));
 }
 
@@ -177,18 +194,21 @@ TEST_F(ServerChainValidatorTest, RejectsLeafWithoutExtendedKeyUsage) {
 }
 
 TEST_F(ServerChainValidatorTest, RejectsLeafUsedAsIssuerNamingIt) {
-  Issued fake = MustIssue(devpki::ServerSpec("api.example.com", {"api.example.com"}),
-                          &leaf_);
+  Issued fake = MustIssue(
+      devpki::ServerSpec("api.example.com", {"api.example.com"}), &leaf_);
   ChainVerdict verdict = Validate(Chain({&fake, &leaf_, &intermediate_}));
   EXPECT_EQ(verdict.reason, Reason::INCOMPLETE_CHAIN) << verdict.detail;
-  EXPECT_THAT(verdict.detail, HasSubstr("certificate_chain[1] carries the name of the "
-                                        "issuer of certificate_chain[0]"));
+  EXPECT_THAT(verdict.detail,
+              HasSubstr("certificate_chain[1] carries the name of the "
+                        "issuer of certificate_chain[0]"));
 }
 
 TEST_F(ServerChainValidatorTest, RejectsPathLengthViolation) {
   // intermediate_ has pathLenConstraint 0, so it may not issue another CA.
-  Issued sub = MustIssue(devpki::IntermediateSpec("Sub Intermediate"), &intermediate_);
-  Issued leaf = MustIssue(devpki::ServerSpec("api.example.com", {"api.example.com"}), &sub);
+  Issued sub =
+      MustIssue(devpki::IntermediateSpec("Sub Intermediate"), &intermediate_);
+  Issued leaf = MustIssue(
+      devpki::ServerSpec("api.example.com", {"api.example.com"}), &sub);
   ChainVerdict verdict = Validate(Chain({&leaf, &sub, &intermediate_}));
   EXPECT_EQ(verdict.reason, Reason::INVALID_CA) << verdict.detail;
 }
@@ -201,8 +221,10 @@ TEST_F(ServerChainValidatorTest, RejectsCaCertificateAsLeaf) {
 
 TEST_F(ServerChainValidatorTest, RejectsChainLongerThanMaxDepth) {
   Issued second = MustIssue(devpki::RootSpec("Second Intermediate"), &root_);
-  Issued third = MustIssue(devpki::IntermediateSpec("Third Intermediate"), &second);
-  Issued leaf = MustIssue(devpki::ServerSpec("api.example.com", {"api.example.com"}), &third);
+  Issued third =
+      MustIssue(devpki::IntermediateSpec("Third Intermediate"), &second);
+  Issued leaf = MustIssue(
+      devpki::ServerSpec("api.example.com", {"api.example.com"}), &third);
   ServerChainCheck check;
   check.server_name = "api.example.com";
   check.now = absl::Now();
@@ -212,7 +234,8 @@ TEST_F(ServerChainValidatorTest, RejectsChainLongerThanMaxDepth) {
   EXPECT_EQ(verdict.reason, Reason::CHAIN_TOO_LONG) << verdict.detail;
   EXPECT_THAT(verdict.detail, HasSubstr("maximum depth of 3 certificates"));
   check.max_depth = 4;
-  ChainVerdict longer = ValidateServerChain(*trust_, Chain({&leaf, &third, &second}), check);
+  ChainVerdict longer =
+      ValidateServerChain(*trust_, Chain({&leaf, &third, &second}), check);
   EXPECT_EQ(longer.reason, Reason::ACCEPTED) << longer.detail;
 }
 
@@ -220,7 +243,8 @@ TEST_F(ServerChainValidatorTest, AcceptsRsaChain) {
   auto spec = devpki::ServerSpec("api.example.com", {"api.example.com"});
   spec.key_type = devpki::KeyType::kRsa2048;
   Issued rsa_leaf = MustIssue(spec, &intermediate_);
-  EXPECT_EQ(Validate(Chain({&rsa_leaf, &intermediate_})).reason, Reason::ACCEPTED);
+  EXPECT_EQ(Validate(Chain({&rsa_leaf, &intermediate_})).reason,
+            Reason::ACCEPTED);
 }
 
 TEST(TrustStoreTest, RefusesEmptyRootList) {

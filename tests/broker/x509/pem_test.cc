@@ -14,8 +14,8 @@ using ::testing::HasSubstr;
 TEST(PemTest, RoundTripsCertificatesAndKeys) {
   auto root = devpki::Issue(devpki::RootSpec("Pem Root"), nullptr);
   ASSERT_TRUE(root.ok()) << root.status();
-  std::string pem = "# comment before\n" + root->CertificatePem() + "between\n" +
-                    root->CertificatePem();
+  std::string pem = "# comment before\n" + root->CertificatePem() +
+                    "between\n" + root->CertificatePem();
   auto certificates = ParsePemCertificates(pem, "bundle.pem");
   ASSERT_TRUE(certificates.ok()) << certificates.status();
   ASSERT_EQ(certificates->size(), 2u);
@@ -33,14 +33,16 @@ TEST(PemTest, ParsesTraditionalKeyForms) {
   ASSERT_GT(length, 0);
   bssl::UniquePtr<uint8_t> owned(der);
   auto parsed = ParsePrivateKeyDer(
-      absl::string_view(reinterpret_cast<const char*>(der), length), "RSA PRIVATE KEY");
+      absl::string_view(reinterpret_cast<const char*>(der), length),
+      "RSA PRIVATE KEY");
   ASSERT_TRUE(parsed.ok()) << parsed.status();
   EXPECT_EQ(EVP_PKEY_id(parsed->get()), EVP_PKEY_RSA);
 }
 
 TEST(PemTest, RejectsEncryptedKeys) {
   auto key = ParsePemPrivateKey(
-      "-----BEGIN ENCRYPTED PRIVATE KEY-----\nMAA=\n-----END ENCRYPTED PRIVATE KEY-----\n",
+      "-----BEGIN ENCRYPTED PRIVATE KEY-----\nMAA=\n-----END ENCRYPTED PRIVATE "
+      "KEY-----\n",
       "secret.key");
   EXPECT_EQ(key.status().code(), absl::StatusCode::kInvalidArgument);
   EXPECT_THAT(std::string(key.status().message()),
@@ -51,7 +53,8 @@ TEST(PemTest, RejectsTwoKeys) {
   auto root = devpki::Issue(devpki::RootSpec("Pem Root"), nullptr);
   ASSERT_TRUE(root.ok());
   auto key = ParsePemPrivateKey(root->KeyPem() + root->KeyPem(), "two.key");
-  EXPECT_THAT(std::string(key.status().message()), HasSubstr("more than one private key"));
+  EXPECT_THAT(std::string(key.status().message()),
+              HasSubstr("more than one private key"));
 }
 
 TEST(PemTest, RejectsTrailingBytesInDer) {
@@ -68,7 +71,8 @@ TEST(PemTest, RejectsTruncatedDer) {
   ASSERT_TRUE(root.ok());
   std::string der = root->Der();
   auto parsed = ParseDerCertificate(der.substr(0, der.size() / 2));
-  EXPECT_THAT(std::string(parsed.status().message()), HasSubstr("not a DER certificate"));
+  EXPECT_THAT(std::string(parsed.status().message()),
+              HasSubstr("not a DER certificate"));
   EXPECT_THAT(std::string(ParseDerCertificate("").status().message()),
               HasSubstr("empty certificate"));
 }
