@@ -50,11 +50,15 @@ void Reload(const BrokerServerOptions& options,
 int RunBroker(const BrokerServerOptions& options) {
   // Signals are taken synchronously by this thread; block them before gRPC
   // starts its threads so that they inherit the mask.
+  // A signal inherited as ignored (nohup, a background job of a script) is
+  // discarded instead of queued, and sigwait would never see it: restore
+  // the default disposition first.
   sigset_t signals;
   sigemptyset(&signals);
-  sigaddset(&signals, SIGTERM);
-  sigaddset(&signals, SIGINT);
-  sigaddset(&signals, SIGHUP);
+  for (int signal_number : {SIGTERM, SIGINT, SIGHUP}) {
+    ::signal(signal_number, SIG_DFL);
+    sigaddset(&signals, signal_number);
+  }
   pthread_sigmask(SIG_BLOCK, &signals, nullptr);
 
   auto initial = policy::LoadPolicyFile(options.config_path);

@@ -28,6 +28,10 @@ absl::StatusOr<pid_t> Spawn(const std::vector<std::string>& arguments,
   pid_t pid = ::fork();
   if (pid < 0) return absl::InternalError("fork failed");
   if (pid == 0) {
+    // Start the broker as nohup would, with SIGHUP and SIGINT ignored: it
+    // must still handle them.
+    ::signal(SIGHUP, SIG_IGN);
+    ::signal(SIGINT, SIG_IGN);
     int fd = ::open(log_path.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0644);
     if (fd >= 0) {
       ::dup2(fd, 1);
