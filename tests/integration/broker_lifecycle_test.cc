@@ -8,43 +8,13 @@
 
 #include "absl/strings/str_cat.h"
 #include "gmock/gmock.h"
-#include "grpcpp/generic/generic_stub.h"
 #include "tests/integration/broker_fixture.h"
+#include "tests/support/health_probe.h"
 
 namespace certbroker::testing {
 namespace {
 
 using ::testing::HasSubstr;
-
-// HealthStatus asks grpc.health.v1.Health/Check for `service` and returns
-// the serving status number (1 SERVING, 2 NOT_SERVING), or -1 on error. The
-// two tiny messages are encoded by hand so the test needs no health proto.
-int HealthStatus(const std::string& address, const std::string& service) {
-  auto channel =
-      grpc::CreateChannel(address, grpc::InsecureChannelCredentials());
-  grpc::GenericStub stub(channel);
-  std::string request =
-      std::string("\x0a", 1) + static_cast<char>(service.size()) + service;
-  grpc::Slice slice(request);
-  grpc::ByteBuffer request_buffer(&slice, 1);
-  grpc::ByteBuffer response_buffer;
-  grpc::ClientContext context;
-  context.set_deadline(std::chrono::system_clock::now() +
-                       std::chrono::seconds(10));
-  std::promise<grpc::Status> done;
-  stub.UnaryCall(&context, "/grpc.health.v1.Health/Check", grpc::StubOptions(),
-                 &request_buffer, &response_buffer,
-                 [&done](grpc::Status status) { done.set_value(status); });
-  if (!done.get_future().get().ok()) return -1;
-  std::vector<grpc::Slice> slices;
-  response_buffer.Dump(&slices);
-  std::string response;
-  for (const auto& part : slices) {
-    response.append(reinterpret_cast<const char*>(part.begin()), part.size());
-  }
-  if (response.size() == 2 && response[0] == '\x08') return response[1];
-  return response.empty() ? 0 : -1;  // Empty message: status 0 (UNKNOWN).
-}
 
 std::string PolicyVersion(v1::CertificateBroker::Stub& stub,
                           const std::string& host,
@@ -86,10 +56,16 @@ class BrokerLifecycleTest : public ::testing::Test {
 TEST_F(BrokerLifecycleTest, ReportsServingHealthAndStopsGracefully) {
   auto broker = StartBroker();
   ASSERT_NE(broker, nullptr);
-  EXPECT_EQ(HealthStatus(broker->addresses()[0], ""), 1);
-  EXPECT_EQ(
-      HealthStatus(broker->addresses()[1], "certbroker.v1.CertificateBroker"),
-      1);
+  auto channel = [](const std::string& address) {
+    return grpc::CreateChannel(address, grpc::InsecureChannelCredentials());
+  };
+  EXPECT_EQ(HealthStatus(channel(broker->addresses()[0]), ""), 1);
+  EXPECT_EQ(HealthStatus(channel(broker->addresses()[1]),
+                         "certbroker.v1.CertificateBroker"),
+            1);
+  // An unknown service is NOT_FOUND: the probe reports an error.
+  EXPECT_EQ(HealthStatus(channel(broker->addresses()[0]), "no.such.Service"),
+            -1);
   EXPECT_EQ(broker->Stop(), 0);
   EXPECT_THAT(broker->Log(), HasSubstr("received SIGTERM, shutting down"));
   EXPECT_THAT(broker->Log(), HasSubstr("INFO stopped"));
