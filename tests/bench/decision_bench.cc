@@ -16,7 +16,7 @@
 #include "certbroker/v1/broker.grpc.pb.h"
 #include "grpcpp/grpcpp.h"
 #include "tests/support/broker_process.h"
-#include "tests/support/health_probe.h"
+#include "tests/support/grpc_probes.h"
 #include "tests/support/temp_dir.h"
 
 namespace certbroker::bench {

@@ -9,7 +9,7 @@
 #include "absl/strings/str_cat.h"
 #include "gmock/gmock.h"
 #include "tests/integration/broker_fixture.h"
-#include "tests/support/health_probe.h"
+#include "tests/support/grpc_probes.h"
 
 namespace certbroker::testing {
 namespace {
@@ -53,7 +53,7 @@ class BrokerLifecycleTest : public ::testing::Test {
   std::string config_;
 };
 
-TEST_F(BrokerLifecycleTest, ReportsServingHealthAndStopsGracefully) {
+TEST_F(BrokerLifecycleTest, ServesHealthAndReflectionAndStopsGracefully) {
   auto broker = StartBroker();
   ASSERT_NE(broker, nullptr);
   auto channel = [](const std::string& address) {
@@ -63,6 +63,8 @@ TEST_F(BrokerLifecycleTest, ReportsServingHealthAndStopsGracefully) {
   EXPECT_EQ(HealthStatus(channel(broker->addresses()[1]),
                          "certbroker.v1.CertificateBroker"),
             1);
+  EXPECT_THAT(ReflectionServiceList(channel(broker->addresses()[1])),
+              HasSubstr("certbroker.v1.CertificateBroker"));
   // An unknown service is NOT_FOUND: the probe reports an error.
   EXPECT_EQ(HealthStatus(channel(broker->addresses()[0]), "no.such.Service"),
             -1);
