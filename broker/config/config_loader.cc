@@ -9,6 +9,7 @@
 #include "absl/strings/str_cat.h"
 #include "broker/common/file.h"
 #include "broker/common/host_name.h"
+#include "broker/config/digests.h"
 #include "broker/config/yaml_to_json.h"
 #include "google/protobuf/util/json_util.h"
 
@@ -106,6 +107,50 @@ absl::Status CheckTtl(absl::string_view source, const std::string& path,
   return absl::OkStatus();
 }
 
+absl::Status CheckPins(
+    absl::string_view source, const std::string& path,
+    const google::protobuf::RepeatedPtrField<std::string>& pins) {
+  for (int i = 0; i < pins.size(); ++i) {
+    auto pin = DecodeSpkiPin(pins[i]);
+    if (!pin.ok()) {
+      return Problem(source, absl::StrCat(path, "[", i, "]"),
+                     pin.status().message());
+    }
+  }
+  return absl::OkStatus();
+}
+
+absl::Status ValidateServerValidation(const ServerValidation& validation,
+                                      absl::string_view source,
+                                      const std::string& path) {
+  if (validation.max_depth() != 0 &&
+      (validation.max_depth() < 2 || validation.max_depth() > 20)) {
+    return Problem(source, path + ".max_depth", "must be between 2 and 20");
+  }
+  if (validation.has_clock_skew()) {
+    absl::Status skew =
+        CheckTtl(source, path + ".clock_skew", validation.clock_skew());
+    if (!skew.ok()) return skew;
+  }
+  const auto& strength = validation.key_strength();
+  if (strength.min_rsa_bits() != 0 &&
+      (strength.min_rsa_bits() < 1024 || strength.min_rsa_bits() > 16384)) {
+    return Problem(source, path + ".key_strength.min_rsa_bits",
+                   "must be between 1024 and 16384");
+  }
+  for (int i = 0; i < strength.allowed_curves_size(); ++i) {
+    const std::string& curve = strength.allowed_curves(i);
+    if (curve != "P-224" && curve != "P-256" && curve != "P-384" &&
+        curve != "P-521") {
+      return Problem(
+          source, absl::StrCat(path, ".key_strength.allowed_curves[", i, "]"),
+          absl::StrCat("'", curve,
+                       "' is not one of P-224, P-256, P-384, P-521"));
+    }
+  }
+  return CheckPins(source, path + ".spki_pins", validation.spki_pins());
+}
+
 absl::Status ValidateRule(const BrokerConfig& config, absl::string_view source,
                           size_t index, const std::set<std::string>& bundles,
                           const std::set<std::string>& certificates) {
@@ -156,6 +201,16 @@ absl::Status ValidateRule(const BrokerConfig& config, absl::string_view source,
                        validation.trust_bundles(i), "'"));
     }
   }
+  if (rule.action() == v1::Rule::DENY) {
+    if (!rule.client_certificate().empty()) {
+      return Problem(source, path + ".client_certificate",
+                     "a DENY rule gives no client certificate");
+    }
+    return absl::OkStatus();
+  }
+  absl::Status options =
+      ValidateServerValidation(validation, source, path + ".server_validation");
+  if (!options.ok()) return options;
   if (validation.mode() != ServerValidation::AGENT &&
       validation.trust_bundles().empty()) {
     return Problem(source, path + ".server_validation.trust_bundles",
@@ -195,6 +250,28 @@ absl::Status ValidateConfig(const BrokerConfig& config,
     }
     if (certificate.key_pem_file().empty()) {
       return Problem(source, path + ".key_pem_file", "required");
+    }
+  }
+  std::set<std::string> crls;
+  for (int i = 0; i < config.crls_size(); ++i) {
+    const std::string path = absl::StrCat("crls[", i, "]");
+    absl::Status status =
+        CheckName(source, path + ".name", config.crls(i).name(), crls);
+    if (!status.ok()) return status;
+    if (config.crls(i).source_case() == v1::Crl::SOURCE_NOT_SET) {
+      return Problem(source, path, "one of file or pem is required");
+    }
+  }
+  absl::Status pins =
+      CheckPins(source, "deny.spki_pins", config.deny().spki_pins());
+  if (!pins.ok()) return pins;
+  for (int i = 0; i < config.deny().certificate_fingerprints_size(); ++i) {
+    auto fingerprint =
+        DecodeFingerprint(config.deny().certificate_fingerprints(i));
+    if (!fingerprint.ok()) {
+      return Problem(source,
+                     absl::StrCat("deny.certificate_fingerprints[", i, "]"),
+                     fingerprint.status().message());
     }
   }
   std::set<std::string> rules;

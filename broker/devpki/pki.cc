@@ -77,20 +77,25 @@ std::string Issued::Der() const {
 absl::StatusOr<bssl::UniquePtr<EVP_PKEY>> GenerateKey(KeyType type) {
   bssl::UniquePtr<EVP_PKEY> key(EVP_PKEY_new());
   if (key == nullptr) return Failure("EVP_PKEY_new");
-  if (type == KeyType::kEcP256) {
-    bssl::UniquePtr<EC_KEY> ec(EC_KEY_new_by_curve_name(NID_X9_62_prime256v1));
+  if (type == KeyType::kEcP256 || type == KeyType::kEcP384 ||
+      type == KeyType::kEcP224) {
+    int curve = type == KeyType::kEcP256   ? NID_X9_62_prime256v1
+                : type == KeyType::kEcP384 ? NID_secp384r1
+                                           : NID_secp224r1;
+    bssl::UniquePtr<EC_KEY> ec(EC_KEY_new_by_curve_name(curve));
     if (ec == nullptr || !EC_KEY_generate_key(ec.get()) ||
         !EVP_PKEY_assign_EC_KEY(key.get(), ec.release())) {
-      return Failure("generating an EC P-256 key");
+      return Failure("generating an EC key");
     }
   } else {
+    int bits = type == KeyType::kRsa2048 ? 2048 : 1024;
     bssl::UniquePtr<RSA> rsa(RSA_new());
     bssl::UniquePtr<BIGNUM> exponent(BN_new());
     if (rsa == nullptr || exponent == nullptr ||
         !BN_set_word(exponent.get(), RSA_F4) ||
-        !RSA_generate_key_ex(rsa.get(), 2048, exponent.get(), nullptr) ||
+        !RSA_generate_key_ex(rsa.get(), bits, exponent.get(), nullptr) ||
         !EVP_PKEY_assign_RSA(key.get(), rsa.release())) {
-      return Failure("generating an RSA-2048 key");
+      return Failure("generating an RSA key");
     }
   }
   return key;
@@ -137,11 +142,14 @@ absl::StatusOr<Issued> Issue(const CertificateSpec& spec,
       absl::StrAppend(&constraints, ",pathlen:", spec.path_length);
     }
     extensions.emplace_back(NID_basic_constraints, constraints);
-    extensions.emplace_back(NID_key_usage, "critical,keyCertSign,cRLSign");
-  } else {
+    if (!spec.omit_key_usage) {
+      extensions.emplace_back(NID_key_usage, "critical,keyCertSign,cRLSign");
+    }
+  } else if (!spec.omit_key_usage) {
     extensions.emplace_back(NID_basic_constraints, "critical,CA:FALSE");
     extensions.emplace_back(NID_key_usage,
-                            spec.key_type == KeyType::kRsa2048
+                            (spec.key_type == KeyType::kRsa2048 ||
+                             spec.key_type == KeyType::kRsa1024)
                                 ? "critical,digitalSignature,keyEncipherment"
                                 : "critical,digitalSignature");
   }
@@ -151,6 +159,15 @@ absl::StatusOr<Issued> Issue(const CertificateSpec& spec,
   std::string alt_names = SubjectAltNames(spec);
   if (!alt_names.empty())
     extensions.emplace_back(NID_subject_alt_name, alt_names);
+  std::vector<std::string> constraints;
+  for (const std::string& name : spec.permitted_names)
+    constraints.push_back("permitted;" + name);
+  for (const std::string& name : spec.excluded_names)
+    constraints.push_back("excluded;" + name);
+  if (!constraints.empty()) {
+    extensions.emplace_back(NID_name_constraints,
+                            "critical," + absl::StrJoin(constraints, ","));
+  }
   extensions.emplace_back(NID_subject_key_identifier, "hash");
   if (issuer != nullptr) {
     extensions.emplace_back(NID_authority_key_identifier, "keyid:always");
@@ -161,10 +178,58 @@ absl::StatusOr<Issued> Issue(const CertificateSpec& spec,
   }
 
   EVP_PKEY* signing_key = issuer ? issuer->key.get() : issued.key.get();
-  if (!X509_sign(certificate, signing_key, EVP_sha256())) {
+  const EVP_MD* digest =
+      spec.digest == Digest::kSha1 ? EVP_sha1() : EVP_sha256();
+  if (!X509_sign(certificate, signing_key, digest)) {
     return Failure("signing the certificate");
   }
   return issued;
+}
+
+absl::StatusOr<bssl::UniquePtr<X509_CRL>> IssueCrl(const CrlSpec& spec,
+                                                   const Issued& issuer) {
+  bssl::UniquePtr<X509_CRL> crl(X509_CRL_new());
+  bssl::UniquePtr<ASN1_TIME> this_update(
+      ASN1_TIME_set(nullptr, absl::ToTimeT(spec.this_update)));
+  bssl::UniquePtr<ASN1_TIME> next_update(
+      ASN1_TIME_set(nullptr, absl::ToTimeT(spec.next_update)));
+  if (crl == nullptr || this_update == nullptr || next_update == nullptr ||
+      !X509_CRL_set_version(crl.get(), X509_CRL_VERSION_2) ||
+      !X509_CRL_set_issuer_name(
+          crl.get(), X509_get_subject_name(issuer.certificate.get())) ||
+      !X509_CRL_set1_lastUpdate(crl.get(), this_update.get()) ||
+      !X509_CRL_set1_nextUpdate(crl.get(), next_update.get())) {
+    return Failure("filling in the CRL");
+  }
+  for (const X509* revoked_certificate : spec.revoked) {
+    bssl::UniquePtr<X509_REVOKED> revoked(X509_REVOKED_new());
+    if (revoked == nullptr ||
+        !X509_REVOKED_set_serialNumber(
+            revoked.get(), X509_get0_serialNumber(revoked_certificate)) ||
+        !X509_REVOKED_set_revocationDate(revoked.get(), this_update.get()) ||
+        !X509_CRL_add0_revoked(crl.get(), revoked.get())) {
+      return Failure("adding a revoked certificate");
+    }
+    revoked.release();  // Owned by the CRL now.
+  }
+  if (!X509_CRL_sort(crl.get()) ||
+      !X509_CRL_sign(crl.get(), issuer.key.get(), EVP_sha256())) {
+    return Failure("signing the CRL");
+  }
+  return crl;
+}
+
+std::string CrlToPem(const X509_CRL* crl) {
+  bssl::UniquePtr<BIO> bio(BIO_new(BIO_s_mem()));
+  if (bio == nullptr ||
+      !PEM_write_bio_X509_CRL(bio.get(), const_cast<X509_CRL*>(crl))) {
+    ERR_clear_error();
+    return std::string();
+  }
+  const uint8_t* data = nullptr;
+  size_t length = 0;
+  BIO_mem_contents(bio.get(), &data, &length);
+  return std::string(reinterpret_cast<const char*>(data), length);
 }
 
 CertificateSpec RootSpec(std::string common_name) {

@@ -14,7 +14,10 @@
 
 namespace certbroker::devpki {
 
-enum class KeyType { kEcP256, kRsa2048 };
+enum class KeyType { kEcP256, kEcP384, kEcP224, kRsa2048, kRsa1024 };
+
+// Digest is the hash the issuer signs with.
+enum class Digest { kSha256, kSha1 };
 
 // ExtendedKeyUsage is what the leaf may be used for (the EKU extension).
 enum class ExtendedKeyUsage {
@@ -38,6 +41,14 @@ struct CertificateSpec {
   absl::Time not_before = absl::Now() - absl::Hours(1);
   absl::Time not_after = absl::Now() + absl::Hours(24 * 90);
   KeyType key_type = KeyType::kEcP256;
+  Digest digest = Digest::kSha256;
+  // omit_key_usage leaves out the keyUsage extension (a CA:false
+  // "intermediate" then fails on basic constraints, not key usage).
+  bool omit_key_usage = false;
+  // Name constraints of a CA, in OpenSSL's syntax: "DNS:example.com",
+  // "IP:10.0.0.0/255.0.0.0".
+  std::vector<std::string> permitted_names;
+  std::vector<std::string> excluded_names;
 };
 
 // Issued is a certificate with its private key.
@@ -57,6 +68,20 @@ absl::StatusOr<bssl::UniquePtr<EVP_PKEY>> GenerateKey(KeyType type);
 // Issue makes a certificate for `spec`, signed by `issuer`, or self-signed
 // when `issuer` is null.
 absl::StatusOr<Issued> Issue(const CertificateSpec& spec, const Issued* issuer);
+
+// CrlSpec describes a CRL to issue.
+struct CrlSpec {
+  std::vector<const X509*> revoked;  // Certificates to list as revoked.
+  absl::Time this_update = absl::Now() - absl::Hours(1);
+  absl::Time next_update = absl::Now() + absl::Hours(24);
+};
+
+// IssueCrl makes a CRL signed by `issuer` (SHA-256).
+absl::StatusOr<bssl::UniquePtr<X509_CRL>> IssueCrl(const CrlSpec& spec,
+                                                   const Issued& issuer);
+
+// CrlToPem encodes `crl` as an "X509 CRL" PEM block.
+std::string CrlToPem(const X509_CRL* crl);
 
 // RootSpec, IntermediateSpec, ServerSpec and ClientSpec are the usual shapes,
 // valid from an hour ago for 90 days.

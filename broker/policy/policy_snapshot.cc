@@ -10,6 +10,7 @@
 #include "broker/common/file.h"
 #include "broker/common/host_name.h"
 #include "broker/common/status_macros.h"
+#include "broker/policy/chain_policy_compiler.h"
 #include "broker/x509/pem.h"
 
 namespace certbroker::policy {
@@ -113,6 +114,24 @@ absl::StatusOr<std::shared_ptr<const ClientCertificate>> LoadCertificate(
       absl::StrCat(loader.source(), ": ", path));
 }
 
+absl::Status LoadCrls(const config::v1::Crl& crl, size_t index, Loader& loader,
+                      std::vector<bssl::UniquePtr<X509_CRL>>& out) {
+  std::string path = absl::StrCat("crls[", index, "] (", crl.name(), ")");
+  std::string data = crl.pem();
+  std::string origin = path + ".pem";
+  if (crl.source_case() == config::v1::Crl::kFile) {
+    CB_ASSIGN_OR_RETURN(data, loader.Read(path + ".file", crl.file()));
+    origin = loader.Resolve(crl.file());
+  }
+  auto parsed = x509::ParseCrls(data, origin);
+  if (!parsed.ok()) {
+    return absl::InvalidArgumentError(absl::StrCat(
+        loader.source(), ": ", path, ": ", parsed.status().message()));
+  }
+  for (auto& one : *parsed) out.push_back(std::move(one));
+  return absl::OkStatus();
+}
+
 ::certbroker::v1::ValidationMode ApiMode(ServerValidation::Mode mode) {
   switch (mode) {
     case ServerValidation::AGENT:
@@ -153,6 +172,10 @@ absl::StatusOr<std::shared_ptr<const PolicySnapshot>> CompilePolicy(
   }
 
   std::shared_ptr<PolicySnapshot> snapshot(new PolicySnapshot());
+  for (int i = 0; i < config.crls_size(); ++i) {
+    CB_RETURN_IF_ERROR(LoadCrls(config.crls(i), i, loader, snapshot->crls_));
+  }
+  snapshot->verdict_cache_ = config.verdict_cache();
   snapshot->max_chain_length_ = config::MaxChainLength(config);
   snapshot->max_message_bytes_ = config::MaxMessageBytes(config);
   if (config.has_default_cache_ttl()) {
@@ -178,6 +201,12 @@ absl::StatusOr<std::shared_ptr<const PolicySnapshot>> CompilePolicy(
       compiled.client_certificate = certificates.at(rule.client_certificate());
     }
     compiled.mode = ApiMode(rule.server_validation().mode());
+    compiled.deny = rule.action() == config::v1::Rule::DENY;
+    CB_ASSIGN_OR_RETURN(
+        compiled.chain_policy,
+        CompileChainPolicy(
+            rule.server_validation(), config.deny(),
+            absl::StrCat(source, ": rules[", i, "].server_validation")));
     std::vector<std::string> names(
         rule.server_validation().trust_bundles().begin(),
         rule.server_validation().trust_bundles().end());

@@ -31,6 +31,14 @@ class PolicySnapshot {
     return index_.Find(target);
   }
 
+  // crls are every CRL the broker holds.
+  const std::vector<bssl::UniquePtr<X509_CRL>>& crls() const { return crls_; }
+
+  // verdict_cache is the configured bound of the verdict cache.
+  const ::certbroker::config::v1::VerdictCache& verdict_cache() const {
+    return verdict_cache_;
+  }
+
   uint32_t max_chain_length() const { return max_chain_length_; }
   uint32_t max_message_bytes() const { return max_message_bytes_; }
   absl::Duration default_cache_ttl() const { return default_cache_ttl_; }
@@ -44,6 +52,8 @@ class PolicySnapshot {
   std::string version_;
   std::vector<CompiledRule> rules_;  // Never resized after index_ is built.
   RuleIndex index_;
+  std::vector<bssl::UniquePtr<X509_CRL>> crls_;
+  ::certbroker::config::v1::VerdictCache verdict_cache_;
   uint32_t max_chain_length_ = 10;
   uint32_t max_message_bytes_ = 1 << 20;
   absl::Duration default_cache_ttl_ = absl::Seconds(300);

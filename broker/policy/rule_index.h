@@ -16,6 +16,7 @@
 #include "absl/time/time.h"
 #include "broker/policy/client_certificate.h"
 #include "broker/policy/target.h"
+#include "broker/validation/chain_policy.h"
 #include "broker/validation/trust_store.h"
 #include "certbroker/v1/broker.pb.h"
 
@@ -30,7 +31,10 @@ struct CompiledRule {
   std::vector<std::string> schemes;  // Lowercase; empty: any.
   std::shared_ptr<const ClientCertificate> client_certificate;  // May be null.
   ::certbroker::v1::ValidationMode mode = ::certbroker::v1::BROKER;
-  std::shared_ptr<const validation::TrustStore> trust;  // Null only for AGENT.
+  std::shared_ptr<const validation::TrustStore>
+      trust;  // Null only for AGENT or DENY.
+  validation::ChainPolicy chain_policy;
+  bool deny = false;  // A DENY rule: every chain rejected, no certificate.
   absl::Duration cache_ttl;
 
   // Matches is true when the rule's ports and schemes admit `target`.

@@ -8,6 +8,7 @@
 #include "broker/common/host_name.h"
 #include "broker/common/status_macros.h"
 #include "broker/service/decision_log.h"
+#include "broker/validation/path_checks.h"
 #include "broker/validation/server_chain_validator.h"
 #include "broker/x509/certificate.h"
 #include "broker/x509/keys.h"
@@ -19,6 +20,35 @@ namespace v1 = ::certbroker::v1;
 
 constexpr size_t kMaxAcceptableIssuers = 256;
 constexpr size_t kMaxIssuerNameBytes = 4096;
+
+// Rejection is a verdict that needs no chain validation.
+validation::ChainVerdict Rejection(v1::Reason reason, std::string detail) {
+  validation::ChainVerdict verdict;
+  verdict.reason = reason;
+  verdict.detail = std::move(detail);
+  verdict.failures.push_back({reason, verdict.detail, false});
+  return verdict;
+}
+
+// DeniedByList finds a certificate the rule's deny lists reject outright.
+std::optional<validation::ChainVerdict> DeniedByList(
+    const x509::CertificateList& chain, const validation::ChainPolicy& policy) {
+  auto listed = [](const std::vector<std::string>& list,
+                   const std::string& digest) {
+    return std::find(list.begin(), list.end(), digest) != list.end();
+  };
+  for (size_t i = 0; i < chain.size(); ++i) {
+    const X509* certificate = chain[i].get();
+    if (listed(policy.denied_fingerprints,
+               validation::CertificateSha256(certificate)) ||
+        listed(policy.denied_spki, validation::SpkiSha256(certificate))) {
+      return Rejection(v1::DENIED, absl::StrCat("certificate_chain[", i, "] (",
+                                                x509::SubjectName(certificate),
+                                                ") is denied by the policy"));
+    }
+  }
+  return std::nullopt;
+}
 
 // RecordVerdict copies a server-certificate verdict into its log record.
 void RecordVerdict(const v1::OnServerCertificateResponse& response,
@@ -119,8 +149,10 @@ absl::Status CertificateBrokerService::DecidePolicy(
   }
   decision.rule = rule->name;
   response.set_rule_name(rule->name);
-  response.set_validation_mode(rule->mode);
-  response.set_override_automatic_check(rule->mode != v1::AGENT);
+  // A DENY rule makes the broker decide, and it rejects.
+  v1::ValidationMode mode = rule->deny ? v1::BROKER : rule->mode;
+  response.set_validation_mode(mode);
+  response.set_override_automatic_check(mode != v1::AGENT);
   absl::Duration ttl = rule->cache_ttl;
   const absl::Time now = clock_();
   if (rule->client_certificate != nullptr &&
@@ -166,6 +198,10 @@ absl::Status CertificateBrokerService::DecideClientCertificate(
                                             ": no client certificate"));
   }
   decision.rule = rule->name;
+  if (rule->deny) {
+    return absl::NotFoundError(
+        absl::StrCat("rule '", rule->name, "' denies ", decision.target));
+  }
   const policy::ClientCertificate* certificate = rule->client_certificate.get();
   if (certificate == nullptr) {
     return absl::NotFoundError(
@@ -210,6 +246,50 @@ absl::Status CertificateBrokerService::DecideClientCertificate(
   decision.reason = certificate->id;
   decision.detail = "with exportable key";
   return absl::OkStatus();
+}
+
+validation::ChainVerdict CertificateBrokerService::JudgeServerChain(
+    const policy::CompiledRule& rule, const policy::PolicySnapshot& snapshot,
+    const v1::OnServerCertificateRequest& request,
+    const x509::CertificateList& chain, const std::string& server_name,
+    absl::Time now) const {
+  if (rule.deny) {
+    return Rejection(v1::DENIED,
+                     absl::StrCat("rule '", rule.name, "' denies this target"));
+  }
+  bool needs_agent = rule.mode == v1::AGENT || rule.mode == v1::BOTH;
+  if (needs_agent && !request.has_agent_verification()) {
+    return Rejection(
+        v1::AGENT_RESULT_MISSING,
+        absl::StrCat(
+            "rule '", rule.name, "' (mode ", v1::ValidationMode_Name(rule.mode),
+            ") needs the agent's own verification in agent_verification"));
+  }
+  if (needs_agent && !request.agent_verification().accepted()) {
+    return Rejection(v1::AGENT_REJECTED,
+                     absl::StrCat("the agent's own verification failed: ",
+                                  request.agent_verification().detail().empty()
+                                      ? "no detail given"
+                                      : request.agent_verification().detail()));
+  }
+  if (rule.mode == v1::AGENT) {
+    if (auto denied = DeniedByList(chain, rule.chain_policy)) return *denied;
+    validation::ChainVerdict verdict;
+    verdict.reason = v1::ACCEPTED;
+    verdict.detail = absl::StrCat(
+        "rule '", rule.name,
+        "' leaves validation to the agent, whose own check passed");
+    for (const auto& certificate : chain) {
+      verdict.expires =
+          std::min(verdict.expires, x509::NotAfter(certificate.get()));
+    }
+    return verdict;
+  }
+  validation::ServerChainCheck check;
+  check.server_name = server_name;
+  check.now = now;
+  return validation::ValidateServerChain(*rule.trust, chain, check,
+                                         rule.chain_policy, snapshot.crls());
 }
 
 absl::Status CertificateBrokerService::DecideServerCertificate(
@@ -265,29 +345,14 @@ absl::Status CertificateBrokerService::DecideServerCertificate(
   }
   decision.rule = rule->name;
   response.set_rule_name(rule->name);
-  if (rule->trust == nullptr) {
-    response.set_accepted(false);
-    response.set_reason(v1::VERIFICATION_FAILED);
-    response.set_detail(absl::StrCat(
-        "rule '", rule->name,
-        "' leaves validation to the agent (mode AGENT) and names no trust "
-        "bundles: the broker cannot vouch for this chain"));
-    SetDuration(rule->cache_ttl, response.mutable_cache_ttl());
-    RecordVerdict(response, decision);
-    return absl::OkStatus();
-  }
   const absl::Time now = clock_();
-  validation::ServerChainCheck check;
-  check.server_name = server_name;
-  check.now = now;
-  check.max_depth = static_cast<int>(snapshot.max_chain_length());
   validation::ChainVerdict verdict =
-      validation::ValidateServerChain(*rule->trust, chain, check);
+      JudgeServerChain(*rule, snapshot, request, chain, server_name, now);
   response.set_accepted(verdict.accepted());
   response.set_reason(verdict.reason);
   response.set_detail(verdict.detail);
   absl::Duration ttl = rule->cache_ttl;
-  if (verdict.accepted()) ttl = std::min(ttl, verdict.earliest_not_after - now);
+  if (verdict.accepted()) ttl = std::min(ttl, verdict.expires - now);
   SetDuration(ttl, response.mutable_cache_ttl());
   RecordVerdict(response, decision);
   return absl::OkStatus();

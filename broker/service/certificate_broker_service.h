@@ -11,6 +11,7 @@
 #include "absl/time/time.h"
 #include "broker/policy/policy_snapshot.h"
 #include "broker/service/call_tracker.h"
+#include "broker/validation/server_chain_validator.h"
 #include "certbroker/v1/broker.grpc.pb.h"
 
 namespace certbroker::service {
@@ -64,6 +65,14 @@ class CertificateBrokerService final
                                   absl::string_view rpc, const Request& request,
                                   Response& response,
                                   Decider<Request, Response> decide);
+
+  // JudgeServerChain applies `rule` (deny, mode, validation) to a parsed
+  // chain.
+  validation::ChainVerdict JudgeServerChain(
+      const policy::CompiledRule& rule, const policy::PolicySnapshot& snapshot,
+      const ::certbroker::v1::OnServerCertificateRequest& request,
+      const x509::CertificateList& chain, const std::string& server_name,
+      absl::Time now) const;
 
   absl::Status DecidePolicy(
       const policy::PolicySnapshot& snapshot,

@@ -1,12 +1,17 @@
-// Server-chain validation on BoringSSL's X509_verify_cert, with the broker's
-// stricter hostname and EKU rules and details that name the failing
-// certificate by its position in the request.
+// Chain validation on BoringSSL's X509_verify_cert. A verify callback
+// records every error instead of stopping at the first, so a rule can
+// tolerate specific failures (and clock skew), and the verdict can list
+// everything that is wrong; checks BoringSSL does not make run on the built
+// path afterwards.
 #include "broker/validation/server_chain_validator.h"
 
 #include <algorithm>
 
 #include "absl/strings/str_cat.h"
 #include "broker/common/host_name.h"
+#include "broker/validation/failure_text.h"
+#include "broker/validation/name_constraints.h"
+#include "broker/validation/path_checks.h"
 #include "broker/validation/verify_error_reason.h"
 
 namespace certbroker::validation {
@@ -14,217 +19,394 @@ namespace {
 
 using ::certbroker::v1::Reason;
 
-ChainVerdict Reject(Reason reason, std::string detail,
-                    absl::Time earliest_not_after) {
+const char* PurposeName(KeyPurpose purpose) {
+  switch (purpose) {
+    case KeyPurpose::kServerAuth:
+      return "serverAuth";
+    case KeyPurpose::kClientAuth:
+      return "clientAuth";
+    case KeyPurpose::kAny:
+      break;
+  }
+  return "any purpose";
+}
+
+// Validation is the state of one ValidateServerChain call.
+class Validation {
+ public:
+  Validation(const TrustStore& trust, const x509::CertificateList& chain,
+             const ServerChainCheck& check, const ChainPolicy& policy)
+      : trust_(trust),
+        chain_(chain),
+        check_(check),
+        policy_(policy),
+        text_(trust, chain, PurposeName(policy.purpose)) {}
+
+  // Run validates; with `skip_self_signed`, the self-signed certificates
+  // the agent sent are not offered to the path builder.
+  ChainVerdict Run(const std::vector<bssl::UniquePtr<X509_CRL>>& crls,
+                   bool skip_self_signed);
+
+ private:
+  static int StateIndex();
+  static int Callback(int ok, X509_STORE_CTX* context);
+
+  void Record(Reason reason, std::string detail, bool tolerated = false);
+  void OnVerifyError(int error, const X509* certificate, int depth);
+  bool ConfigureContext(X509_STORE_CTX* context, STACK_OF(X509) * crls);
+  void CheckDenied(const X509* certificate);
+  void CheckPath();
+  void CheckLeafUsage();
+  void CheckPins();
+  ChainVerdict Verdict();
+
+  const TrustStore& trust_;
+  const x509::CertificateList& chain_;
+  const ServerChainCheck& check_;
+  const ChainPolicy& policy_;
+  FailureText text_;
+  std::vector<CheckFailure> failures_;
+  std::vector<const X509*> path_;  // Owned by the X509_STORE_CTX.
+  std::vector<std::string> notes_;
+  absl::Time expires_ = absl::InfiniteFuture();
+  bool recheck_name_constraints_ = false;
+};
+
+int Validation::StateIndex() {
+  static const int index =
+      X509_STORE_CTX_get_ex_new_index(0, nullptr, nullptr, nullptr, nullptr);
+  return index;
+}
+
+int Validation::Callback(int ok, X509_STORE_CTX* context) {
+  if (ok) return 1;
+  auto* validation = static_cast<Validation*>(
+      X509_STORE_CTX_get_ex_data(context, StateIndex()));
+  validation->OnVerifyError(X509_STORE_CTX_get_error(context),
+                            X509_STORE_CTX_get_current_cert(context),
+                            X509_STORE_CTX_get_error_depth(context));
+  // Keep going: the verdict comes from what was recorded, not from
+  // BoringSSL's return value, and later errors are worth reporting too.
+  return 1;
+}
+
+void Validation::Record(Reason reason, std::string detail, bool tolerated) {
+  for (const CheckFailure& failure : failures_) {
+    if (failure.reason == reason && failure.detail == detail) return;
+  }
+  tolerated = tolerated ||
+              (IsTolerable(reason) && policy_.allowed_errors.count(reason) > 0);
+  failures_.push_back(CheckFailure{reason, std::move(detail), tolerated});
+}
+
+void Validation::OnVerifyError(int error, const X509* certificate, int depth) {
+  if (error == X509_V_ERR_UNSUPPORTED_CONSTRAINT_TYPE) {
+    // BoringSSL cannot evaluate IP constraints: our own checker decides
+    // once the path is built.
+    recheck_name_constraints_ = true;
+    return;
+  }
+  Reason reason = ReasonForVerifyError(error);
+  std::string detail = text_.Explain(error, certificate, check_);
+  if (certificate != nullptr && policy_.clock_skew > absl::ZeroDuration()) {
+    bool within_skew =
+        (reason == Reason::EXPIRED &&
+         x509::NotAfter(certificate) + policy_.clock_skew >= check_.now) ||
+        (reason == Reason::NOT_YET_VALID &&
+         x509::NotBefore(certificate) - policy_.clock_skew <= check_.now);
+    if (within_skew) {
+      Record(reason,
+             absl::StrCat(detail, ", within the clock skew of ",
+                          absl::FormatDuration(policy_.clock_skew)),
+             /*tolerated=*/true);
+      return;
+    }
+  }
+  if (reason == Reason::REVOCATION_UNKNOWN) {
+    // A trust anchor has no CRL by design: it is trusted, not checked.
+    if (certificate != nullptr && trust_.Contains(certificate)) return;
+    if (policy_.revocation == RevocationMode::kSoftFail) {
+      // Soft-fail checks the CRLs the broker holds; an issuer without one
+      // here is not worth a note on every verdict. A CRL that is held but
+      // stale or unverifiable is.
+      if (error == X509_V_ERR_UNABLE_TO_GET_CRL) return;
+      Record(reason, absl::StrCat(detail, " (soft-fail: tolerated)"),
+             /*tolerated=*/true);
+      return;
+    }
+  }
+  Record(reason, std::move(detail));
+}
+
+bool Validation::ConfigureContext(X509_STORE_CTX* context,
+                                  STACK_OF(X509) * untrusted) {
+  if (!X509_STORE_CTX_init(context, trust_.store(), chain_[0].get(),
+                           untrusted) ||
+      !X509_STORE_CTX_set_ex_data(context, StateIndex(), this)) {
+    return false;
+  }
+  X509_STORE_CTX_set_verify_cb(context, &Validation::Callback);
+  X509_VERIFY_PARAM* param = X509_STORE_CTX_get0_param(context);
+  X509_VERIFY_PARAM_set_time(param, absl::ToTimeT(check_.now));
+  // BoringSSL builds paths of at most depth + 1 certificates, root included.
+  X509_VERIFY_PARAM_set_depth(param, std::max(0, policy_.max_depth - 1));
+  if (policy_.purpose == KeyPurpose::kServerAuth) {
+    X509_VERIFY_PARAM_set_purpose(param, X509_PURPOSE_SSL_SERVER);
+  } else if (policy_.purpose == KeyPurpose::kClientAuth) {
+    X509_VERIFY_PARAM_set_purpose(param, X509_PURPOSE_SSL_CLIENT);
+  }
+  if (policy_.revocation != RevocationMode::kOff) {
+    X509_VERIFY_PARAM_set_flags(
+        param, X509_V_FLAG_CRL_CHECK | X509_V_FLAG_CRL_CHECK_ALL);
+  }
+  unsigned host_flags = X509_CHECK_FLAG_NO_PARTIAL_WILDCARDS;
+  if (!policy_.allow_common_name_fallback)
+    host_flags |= X509_CHECK_FLAG_NEVER_CHECK_SUBJECT;
+  X509_VERIFY_PARAM_set_hostflags(param, host_flags);
+  if (check_.server_name.empty()) return true;
+  int name_set =
+      IsIpAddress(check_.server_name)
+          ? X509_VERIFY_PARAM_set1_ip_asc(param, check_.server_name.c_str())
+          : X509_VERIFY_PARAM_set1_host(param, check_.server_name.data(),
+                                        check_.server_name.size());
+  if (!name_set) {
+    ERR_clear_error();
+    Record(Reason::HOSTNAME_MISMATCH,
+           absl::StrCat("'", check_.server_name,
+                        "' is not a name a certificate can be checked for"));
+  }
+  return true;
+}
+
+void Validation::CheckDenied(const X509* certificate) {
+  std::string fingerprint = CertificateSha256(certificate);
+  if (std::find(policy_.denied_fingerprints.begin(),
+                policy_.denied_fingerprints.end(),
+                fingerprint) != policy_.denied_fingerprints.end()) {
+    Record(Reason::DENIED, absl::StrCat(text_.Describe(certificate),
+                                        " is denied by its fingerprint ",
+                                        PinText(fingerprint)));
+  }
+  std::string spki = SpkiSha256(certificate);
+  if (std::find(policy_.denied_spki.begin(), policy_.denied_spki.end(), spki) !=
+      policy_.denied_spki.end()) {
+    Record(Reason::DENIED, absl::StrCat(text_.Describe(certificate),
+                                        " has the denied key ", PinText(spki)));
+  }
+}
+
+void Validation::CheckPath() {
+  for (size_t i = 0; i < path_.size(); ++i) {
+    const X509* certificate = path_[i];
+    CheckDenied(certificate);
+    expires_ = std::min(expires_, x509::NotAfter(certificate));
+    if (auto weakness = KeyWeakness(certificate, policy_)) {
+      Record(Reason::WEAK_KEY,
+             absl::StrCat(text_.Describe(certificate), ": ", *weakness));
+    }
+    // A trust anchor's own signature is never relied on.
+    bool anchor = i + 1 == path_.size() && trust_.Contains(certificate);
+    if (auto weakness =
+            anchor ? std::nullopt : SignatureWeakness(certificate, policy_)) {
+      Record(Reason::WEAK_SIGNATURE_ALGORITHM,
+             absl::StrCat(text_.Describe(certificate), " is ", *weakness));
+    }
+  }
+}
+
+void Validation::CheckLeafUsage() {
+  if (!policy_.require_extended_key_usage ||
+      policy_.purpose == KeyPurpose::kAny)
+    return;
+  X509* leaf = chain_[0].get();
+  uint32_t wanted = policy_.purpose == KeyPurpose::kServerAuth ? XKU_SSL_SERVER
+                                                               : XKU_SSL_CLIENT;
+  if ((X509_get_extension_flags(leaf) & EXFLAG_XKUSAGE) == 0 ||
+      (X509_get_extended_key_usage(leaf) & wanted) == 0) {
+    bool reported = std::any_of(
+        failures_.begin(), failures_.end(), [](const CheckFailure& f) {
+          return f.reason == Reason::BAD_EXTENDED_KEY_USAGE;
+        });
+    if (!reported) {
+      Record(Reason::BAD_EXTENDED_KEY_USAGE,
+             absl::StrCat(text_.Describe(leaf),
+                          " has no extended key usage extension allowing ",
+                          policy_.purpose == KeyPurpose::kServerAuth
+                              ? "serverAuth"
+                              : "clientAuth"));
+    }
+  }
+}
+
+void Validation::CheckPins() {
+  if (policy_.spki_pins.empty()) return;
+  std::string seen;
+  for (const X509* certificate : path_) {
+    std::string spki = SpkiSha256(certificate);
+    if (std::find(policy_.spki_pins.begin(), policy_.spki_pins.end(), spki) !=
+        policy_.spki_pins.end()) {
+      notes_.push_back(absl::StrCat("pinned key ", PinText(spki), " of ",
+                                    text_.Describe(certificate)));
+      return;
+    }
+    absl::StrAppend(&seen, seen.empty() ? "" : ", ", PinText(spki), " (",
+                    x509::SubjectName(certificate), ")");
+  }
+  Record(Reason::PIN_MISMATCH,
+         absl::StrCat(
+             "no certificate in the path has a pinned key; the path's keys: ",
+             seen));
+}
+
+ChainVerdict Validation::Verdict() {
   ChainVerdict verdict;
-  verdict.reason = reason;
-  verdict.detail = std::move(detail);
-  verdict.earliest_not_after = earliest_not_after;
+  verdict.failures = failures_;
+  verdict.expires = expires_;
+  for (const X509* certificate : path_) {
+    verdict.path.push_back(PathCertificate{x509::SubjectName(certificate),
+                                           x509::Sha256Fingerprint(certificate),
+                                           text_.ChainIndex(certificate)});
+  }
+  for (const CheckFailure& failure : failures_) {
+    if (!failure.tolerated) {
+      verdict.reason = failure.reason;
+      verdict.detail = failure.detail;
+      return verdict;
+    }
+  }
+  verdict.reason = Reason::ACCEPTED;
+  verdict.detail =
+      absl::StrCat("path of ", path_.size(), " certificates to trusted root (",
+                   path_.empty() ? "" : x509::SubjectName(path_.back()), ")");
+  if (!check_.server_name.empty()) {
+    absl::StrAppend(&verdict.detail, "; valid for '", check_.server_name, "'");
+  }
+  for (const std::string& note : notes_)
+    absl::StrAppend(&verdict.detail, "; ", note);
+  for (const CheckFailure& failure : failures_) {
+    absl::StrAppend(&verdict.detail, "; tolerated ",
+                    ::certbroker::v1::Reason_Name(failure.reason), ": ",
+                    failure.detail);
+  }
   return verdict;
 }
 
-// Describe names `certificate` the way an agent can find it: by its index in
-// the chain it sent, or as one of the rule's trusted roots.
-std::string Describe(const X509* certificate,
-                     const x509::CertificateList& chain,
-                     const TrustStore& trust) {
-  if (certificate == nullptr) return "the chain";
-  for (size_t i = 0; i < chain.size(); ++i) {
-    if (X509_cmp(chain[i].get(), certificate) == 0) {
-      return absl::StrCat("certificate_chain[", i, "] (",
-                          x509::SubjectName(certificate), ")");
+ChainVerdict Validation::Run(const std::vector<bssl::UniquePtr<X509_CRL>>& crls,
+                             bool skip_self_signed) {
+  if (chain_.empty()) {
+    Record(Reason::MALFORMED_CHAIN, "the chain is empty");
+    return Verdict();
+  }
+  for (const auto& certificate : chain_) {
+    expires_ = std::min(expires_, x509::NotAfter(certificate.get()));
+    CheckDenied(certificate.get());
+  }
+  bssl::UniquePtr<STACK_OF(X509)> untrusted(sk_X509_new_null());
+  bssl::UniquePtr<STACK_OF(X509_CRL)> crl_stack(sk_X509_CRL_new_null());
+  bssl::UniquePtr<X509_STORE_CTX> context(X509_STORE_CTX_new());
+  bool ready =
+      untrusted != nullptr && crl_stack != nullptr && context != nullptr;
+  for (size_t i = 1; ready && i < chain_.size(); ++i) {
+    X509* certificate = chain_[i].get();
+    if (skip_self_signed &&
+        X509_check_issued(certificate, certificate) == X509_V_OK)
+      continue;
+    ready = bssl::PushToStack(untrusted.get(), bssl::UpRef(chain_[i]));
+  }
+  for (size_t i = 0; ready && i < crls.size(); ++i) {
+    ready = bssl::PushToStack(crl_stack.get(), bssl::UpRef(crls[i]));
+    if (const ASN1_TIME* next = X509_CRL_get0_nextUpdate(crls[i].get())) {
+      expires_ = std::min(expires_, x509::Asn1TimeToAbsl(next));
     }
   }
-  if (trust.Contains(certificate)) {
-    return absl::StrCat("trusted root (", x509::SubjectName(certificate), ")");
+  if (!ready || !ConfigureContext(context.get(), untrusted.get())) {
+    Record(
+        Reason::VERIFICATION_FAILED,
+        absl::StrCat("cannot start verification: ", x509::DrainErrorQueue()));
+    return Verdict();
   }
-  return absl::StrCat("certificate (", x509::SubjectName(certificate), ")");
-}
-
-absl::Time EarliestNotAfter(STACK_OF(X509) * path) {
-  absl::Time earliest = absl::InfiniteFuture();
-  for (size_t i = 0; i < sk_X509_num(path); ++i) {
-    earliest = std::min(earliest, x509::NotAfter(sk_X509_value(path, i)));
+  if (policy_.revocation != RevocationMode::kOff) {
+    X509_STORE_CTX_set0_crls(context.get(), crl_stack.get());
   }
-  return earliest;
-}
-
-// WhyNotForServers says which extension keeps `certificate` from serving TLS.
-std::string WhyNotForServers(const X509* certificate) {
-  X509* mutable_certificate = const_cast<X509*>(certificate);  // Reads a cache.
-  uint32_t flags = X509_get_extension_flags(mutable_certificate);
-  if ((flags & EXFLAG_XKUSAGE) != 0 &&
-      (X509_get_extended_key_usage(mutable_certificate) & XKU_SSL_SERVER) ==
-          0) {
-    return "its extended key usage does not include serverAuth";
+  int verified = X509_verify_cert(context.get());
+  STACK_OF(X509)* built = X509_STORE_CTX_get0_chain(context.get());
+  for (size_t i = 0; built != nullptr && i < sk_X509_num(built); ++i) {
+    path_.push_back(sk_X509_value(built, i));
   }
-  if ((flags & EXFLAG_CA) != 0) return "it is a CA certificate";
-  return "its key usage does not allow digitalSignature or keyEncipherment";
-}
-
-std::string ExplainFailure(int error, const X509* certificate,
-                           const x509::CertificateList& chain,
-                           const TrustStore& trust,
-                           const ServerChainCheck& check) {
-  std::string subject = Describe(certificate, chain, trust);
-  switch (error) {
-    case X509_V_ERR_DEPTH_ZERO_SELF_SIGNED_CERT:
-    case X509_V_ERR_SELF_SIGNED_CERT_IN_CHAIN:
-      return absl::StrCat(subject,
-                          " is self-signed and is not in trust bundles ",
-                          trust.description());
-    case X509_V_ERR_UNABLE_TO_GET_ISSUER_CERT:
-    case X509_V_ERR_UNABLE_TO_GET_ISSUER_CERT_LOCALLY:
-    case X509_V_ERR_UNABLE_TO_VERIFY_LEAF_SIGNATURE:
-      if (certificate != nullptr) {
-        for (size_t i = 0; i < chain.size(); ++i) {
-          if (chain[i].get() != certificate &&
-              X509_NAME_cmp(X509_get_subject_name(chain[i].get()),
-                            X509_get_issuer_name(certificate)) == 0) {
-            return absl::StrCat(
-                "no path to a trusted root: certificate_chain[", i,
-                "] carries the name of the issuer of ", subject,
-                " but cannot have issued it (not a CA allowed to sign "
-                "certificates, or a different key)");
-          }
-        }
+  if (verified != 1 && failures_.empty()) {
+    // An error BoringSSL did not pass to the callback (memory, internal).
+    OnVerifyError(X509_STORE_CTX_get_error(context.get()),
+                  X509_STORE_CTX_get_current_cert(context.get()), 0);
+  }
+  ERR_clear_error();
+  // At the depth limit BoringSSL stops looking for issuers and reports the
+  // issuer as missing; say what really happened.
+  if (path_.size() >= static_cast<size_t>(policy_.max_depth)) {
+    for (CheckFailure& failure : failures_) {
+      if (failure.reason == Reason::INCOMPLETE_CHAIN) {
+        failure.reason = Reason::CHAIN_TOO_LONG;
+        failure.detail = absl::StrCat("the path reaches the maximum depth of ",
+                                      policy_.max_depth,
+                                      " certificates without a trusted root");
+        failure.tolerated = false;
       }
-      return absl::StrCat(
-          "no path to a trusted root: the issuer of ", subject, ", '",
-          certificate ? x509::IssuerName(certificate) : "",
-          "', is neither in the chain sent nor in trust bundles ",
-          trust.description(),
-          " (an intermediate is missing, or the root is not trusted)");
-    case X509_V_ERR_CERT_HAS_EXPIRED:
-      return absl::StrCat(subject, " expired at ",
-                          absl::FormatTime(x509::NotAfter(certificate)),
-                          " (checked at ", absl::FormatTime(check.now), ")");
-    case X509_V_ERR_CERT_NOT_YET_VALID:
-      return absl::StrCat(subject, " is not valid before ",
-                          absl::FormatTime(x509::NotBefore(certificate)),
-                          " (checked at ", absl::FormatTime(check.now), ")");
-    case X509_V_ERR_HOSTNAME_MISMATCH:
-    case X509_V_ERR_IP_ADDRESS_MISMATCH:
-      return absl::StrCat(subject, " is not valid for '", check.server_name,
-                          "': no matching ",
-                          IsIpAddress(check.server_name) ? "IP" : "DNS",
-                          " subject alternative name (the subject CN is never "
-                          "used)");
-    case X509_V_ERR_INVALID_PURPOSE:
-      return absl::StrCat(subject,
-                          " may not be used for TLS server authentication: ",
-                          WhyNotForServers(certificate));
-    default:
-      return absl::StrCat(subject, ": ", X509_verify_cert_error_string(error));
+    }
   }
+  if (recheck_name_constraints_) {
+    auto violation =
+        NameConstraintViolation(path_, [this](const X509* certificate) {
+          return text_.Describe(certificate);
+        });
+    if (violation) Record(Reason::NAME_CONSTRAINT_VIOLATION, *violation);
+  }
+  CheckPath();
+  CheckLeafUsage();
+  CheckPins();
+  ChainVerdict verdict = Verdict();
+  X509_STORE_CTX_cleanup(context.get());  // Before the CRL stack goes away.
+  return verdict;
 }
 
 }  // namespace
 
-ChainVerdict ValidateServerChain(const TrustStore& trust,
-                                 const x509::CertificateList& chain,
-                                 const ServerChainCheck& check) {
-  absl::Time sent_not_after = absl::InfiniteFuture();
-  for (const auto& certificate : chain) {
-    sent_not_after =
-        std::min(sent_not_after, x509::NotAfter(certificate.get()));
+bool IsTolerable(Reason reason) {
+  switch (reason) {
+    case Reason::UNTRUSTED_ROOT:
+    case Reason::INCOMPLETE_CHAIN:
+    case Reason::EXPIRED:
+    case Reason::NOT_YET_VALID:
+    case Reason::HOSTNAME_MISMATCH:
+    case Reason::BAD_EXTENDED_KEY_USAGE:
+    case Reason::REVOCATION_UNKNOWN:
+    case Reason::WEAK_KEY:
+    case Reason::WEAK_SIGNATURE_ALGORITHM:
+      return true;
+    default:
+      return false;
   }
-  if (chain.empty()) {
-    return Reject(Reason::MALFORMED_CHAIN, "the chain is empty",
-                  sent_not_after);
-  }
-  if (check.server_name.empty()) {
-    return Reject(Reason::HOSTNAME_MISMATCH, "no server name to verify",
-                  sent_not_after);
-  }
+}
 
-  bssl::UniquePtr<STACK_OF(X509)> untrusted(sk_X509_new_null());
-  if (untrusted == nullptr) {
-    return Reject(Reason::VERIFICATION_FAILED, "out of memory", sent_not_after);
-  }
-  for (size_t i = 1; i < chain.size(); ++i) {
-    if (!bssl::PushToStack(untrusted.get(), bssl::UpRef(chain[i]))) {
-      return Reject(Reason::VERIFICATION_FAILED, "out of memory",
-                    sent_not_after);
-    }
-  }
-  bssl::UniquePtr<X509_STORE_CTX> context(X509_STORE_CTX_new());
-  if (context == nullptr ||
-      !X509_STORE_CTX_init(context.get(), trust.store(), chain[0].get(),
-                           untrusted.get())) {
-    return Reject(
-        Reason::VERIFICATION_FAILED,
-        absl::StrCat("cannot start verification: ", x509::DrainErrorQueue()),
-        sent_not_after);
-  }
-  X509_VERIFY_PARAM* param = X509_STORE_CTX_get0_param(context.get());
-  X509_VERIFY_PARAM_set_time(param, absl::ToTimeT(check.now));
-  // BoringSSL builds paths of at most depth + 1 certificates, root included.
-  X509_VERIFY_PARAM_set_depth(param, std::max(0, check.max_depth - 1));
-  X509_VERIFY_PARAM_set_purpose(param, X509_PURPOSE_SSL_SERVER);
-  X509_VERIFY_PARAM_set_hostflags(param,
-                                  X509_CHECK_FLAG_NEVER_CHECK_SUBJECT |
-                                      X509_CHECK_FLAG_NO_PARTIAL_WILDCARDS);
-  int name_set =
-      IsIpAddress(check.server_name)
-          ? X509_VERIFY_PARAM_set1_ip_asc(param, check.server_name.c_str())
-          : X509_VERIFY_PARAM_set1_host(param, check.server_name.data(),
-                                        check.server_name.size());
-  if (!name_set) {
-    ERR_clear_error();
-    return Reject(
-        Reason::HOSTNAME_MISMATCH,
-        absl::StrCat("'", check.server_name,
-                     "' is not a name a certificate can be checked for"),
-        sent_not_after);
-  }
-
-  if (X509_verify_cert(context.get()) != 1) {
-    int error = X509_STORE_CTX_get_error(context.get());
-    const X509* failing = X509_STORE_CTX_get_current_cert(context.get());
-    STACK_OF(X509)* partial = X509_STORE_CTX_get0_chain(context.get());
-    absl::Time earliest =
-        partial != nullptr ? std::min(sent_not_after, EarliestNotAfter(partial))
-                           : sent_not_after;
-    ERR_clear_error();
-    // At the depth limit BoringSSL stops looking for issuers and reports the
-    // issuer as missing; say what really happened.
-    if (ReasonForVerifyError(error) == Reason::INCOMPLETE_CHAIN &&
-        partial != nullptr &&
-        sk_X509_num(partial) >= static_cast<size_t>(check.max_depth)) {
-      return Reject(Reason::CHAIN_TOO_LONG,
-                    absl::StrCat("the path reaches the maximum depth of ",
-                                 check.max_depth, " certificates at ",
-                                 Describe(failing, chain, trust),
-                                 " without a trusted root"),
-                    earliest);
-    }
-    return Reject(ReasonForVerifyError(error),
-                  ExplainFailure(error, failing, chain, trust, check),
-                  earliest);
-  }
-
-  STACK_OF(X509)* path = X509_STORE_CTX_get0_chain(context.get());
-  absl::Time earliest = EarliestNotAfter(path);
-  // X509_PURPOSE_SSL_SERVER tolerates a leaf without an EKU extension; the
-  // broker insists on an explicit serverAuth.
-  X509* leaf = chain[0].get();
-  if ((X509_get_extension_flags(leaf) & EXFLAG_XKUSAGE) == 0 ||
-      (X509_get_extended_key_usage(leaf) & XKU_SSL_SERVER) == 0) {
-    return Reject(Reason::BAD_EXTENDED_KEY_USAGE,
-                  absl::StrCat(Describe(leaf, chain, trust),
-                               " has no extended key usage extension allowing "
-                               "serverAuth"),
-                  earliest);
-  }
-  ChainVerdict verdict;
-  verdict.reason = Reason::ACCEPTED;
-  verdict.detail = absl::StrCat(
-      "path of ", sk_X509_num(path), " certificates to trusted root (",
-      x509::SubjectName(sk_X509_value(path, sk_X509_num(path) - 1)),
-      "); valid for '", check.server_name, "'");
-  verdict.earliest_not_after = earliest;
-  return verdict;
+ChainVerdict ValidateServerChain(
+    const TrustStore& trust, const x509::CertificateList& chain,
+    const ServerChainCheck& check, const ChainPolicy& policy,
+    const std::vector<bssl::UniquePtr<X509_CRL>>& crls) {
+  ChainVerdict verdict =
+      Validation(trust, chain, check, policy).Run(crls, false);
+  bool dead_end = verdict.reason == Reason::UNTRUSTED_ROOT ||
+                  verdict.reason == Reason::INCOMPLETE_CHAIN;
+  bool sent_self_signed =
+      std::any_of(chain.begin() + (chain.empty() ? 0 : 1), chain.end(),
+                  [](const bssl::UniquePtr<X509>& certificate) {
+                    return X509_check_issued(certificate.get(),
+                                             certificate.get()) == X509_V_OK;
+                  });
+  if (!dead_end || !sent_self_signed) return verdict;
+  // BoringSSL takes the first issuer it finds among the certificates sent
+  // and never backtracks; a server that sends a new self-signed root beside
+  // its cross-signed copy (a key rollover) leads it into an untrusted dead
+  // end. The other way to build the path: without the self-signed ones.
+  ChainVerdict retry = Validation(trust, chain, check, policy).Run(crls, true);
+  return retry.accepted() ? retry : verdict;
 }
 
 }  // namespace certbroker::validation

@@ -10,20 +10,6 @@
 namespace certbroker::x509 {
 namespace {
 
-absl::Time Asn1TimeToAbsl(const ASN1_TIME* time) {
-  // BoringSSL of this vintage has no ASN1_TIME_to_posix; the difference from
-  // the epoch gives the same answer.
-  bssl::UniquePtr<ASN1_TIME> epoch(ASN1_TIME_set(nullptr, 0));
-  int days = 0;
-  int seconds = 0;
-  if (epoch == nullptr || time == nullptr ||
-      !ASN1_TIME_diff(&days, &seconds, epoch.get(), time)) {
-    ERR_clear_error();
-    return absl::InfinitePast();
-  }
-  return absl::FromUnixSeconds(int64_t{days} * 86400 + seconds);
-}
-
 std::string NameToString(const X509_NAME* name) {
   bssl::UniquePtr<BIO> bio(BIO_new(BIO_s_mem()));
   if (bio == nullptr ||
@@ -38,6 +24,20 @@ std::string NameToString(const X509_NAME* name) {
 }
 
 }  // namespace
+
+absl::Time Asn1TimeToAbsl(const ASN1_TIME* time) {
+  // BoringSSL of this vintage has no ASN1_TIME_to_posix; the difference from
+  // the epoch gives the same answer.
+  bssl::UniquePtr<ASN1_TIME> epoch(ASN1_TIME_set(nullptr, 0));
+  int days = 0;
+  int seconds = 0;
+  if (epoch == nullptr || time == nullptr ||
+      !ASN1_TIME_diff(&days, &seconds, epoch.get(), time)) {
+    ERR_clear_error();
+    return absl::InfinitePast();
+  }
+  return absl::FromUnixSeconds(int64_t{days} * 86400 + seconds);
+}
 
 absl::StatusOr<bssl::UniquePtr<X509>> ParseDerCertificate(
     absl::string_view der) {

@@ -40,6 +40,9 @@ std::string SubjectName(const X509* certificate);
 // IssuerName is SubjectName for the issuer.
 std::string IssuerName(const X509* certificate);
 
+// Asn1TimeToAbsl converts an ASN.1 time; InfinitePast when it cannot.
+absl::Time Asn1TimeToAbsl(const ASN1_TIME* time);
+
 // NotBefore and NotAfter return `certificate`'s validity bounds.
 absl::Time NotBefore(const X509* certificate);
 absl::Time NotAfter(const X509* certificate);

@@ -129,6 +129,57 @@ absl::StatusOr<bssl::UniquePtr<EVP_PKEY>> ParsePemPrivateKey(
   return key;
 }
 
+namespace {
+
+absl::StatusOr<bssl::UniquePtr<X509_CRL>> ParseDerCrl(absl::string_view der) {
+  const uint8_t* cursor = reinterpret_cast<const uint8_t*>(der.data());
+  bssl::UniquePtr<X509_CRL> crl(
+      d2i_X509_CRL(nullptr, &cursor, static_cast<long>(der.size())));
+  if (crl == nullptr) {
+    ERR_clear_error();
+    return absl::InvalidArgumentError("not a DER CRL");
+  }
+  if (cursor != reinterpret_cast<const uint8_t*>(der.data()) + der.size()) {
+    return absl::InvalidArgumentError("trailing bytes after the CRL");
+  }
+  return crl;
+}
+
+}  // namespace
+
+absl::StatusOr<std::vector<bssl::UniquePtr<X509_CRL>>> ParseCrls(
+    absl::string_view data, absl::string_view source) {
+  std::vector<bssl::UniquePtr<X509_CRL>> crls;
+  if (data.find("-----BEGIN") == absl::string_view::npos) {
+    auto crl = ParseDerCrl(data);
+    if (!crl.ok()) {
+      return absl::InvalidArgumentError(
+          absl::StrCat(source, ": ", crl.status().message()));
+    }
+    crls.push_back(std::move(crl).value());
+    return crls;
+  }
+  auto blocks = ReadPemBlocks(data, source);
+  if (!blocks.ok()) return blocks.status();
+  for (size_t i = 0; i < blocks->size(); ++i) {
+    if ((*blocks)[i].type != "X509 CRL") {
+      return absl::InvalidArgumentError(
+          absl::StrCat(source, ": PEM block ", i + 1, " is a '",
+                       (*blocks)[i].type, "', expected 'X509 CRL'"));
+    }
+    auto crl = ParseDerCrl((*blocks)[i].data);
+    if (!crl.ok()) {
+      return absl::InvalidArgumentError(
+          absl::StrCat(source, ": CRL ", i + 1, ": ", crl.status().message()));
+    }
+    crls.push_back(std::move(crl).value());
+  }
+  if (crls.empty()) {
+    return absl::InvalidArgumentError(absl::StrCat(source, ": holds no CRL"));
+  }
+  return crls;
+}
+
 std::string CertificateToPem(const X509* certificate) {
   return EncodePem("CERTIFICATE", CertificateToDer(certificate));
 }

@@ -27,6 +27,11 @@ absl::StatusOr<CertificateList> ParsePemCertificates(absl::string_view pem,
 absl::StatusOr<bssl::UniquePtr<EVP_PKEY>> ParsePemPrivateKey(
     absl::string_view pem, absl::string_view source);
 
+// ParseCrls parses certificate revocation lists: PEM "X509 CRL" blocks, or
+// one DER CRL. Fails with INVALID_ARGUMENT naming `source` and the block.
+absl::StatusOr<std::vector<bssl::UniquePtr<X509_CRL>>> ParseCrls(
+    absl::string_view data, absl::string_view source);
+
 // CertificateToPem returns `certificate` as one PEM block.
 std::string CertificateToPem(const X509* certificate);
 

@@ -79,9 +79,11 @@ int Run() {
   x509::CertificateList chain;
   chain.push_back(bssl::UpRef(leaf.certificate));
   chain.push_back(bssl::UpRef(intermediate.certificate));
-  validation::ServerChainCheck check{"api.example.test", absl::Now(), 10};
+  validation::ServerChainCheck check{"api.example.test", absl::Now()};
+  validation::ChainPolicy policy;
   double validator = Rate("validator", [&] {
-    return validation::ValidateServerChain(**trust, chain, check).accepted();
+    return validation::ValidateServerChain(**trust, chain, check, policy)
+        .accepted();
   });
   double raw_verify = Rate("X509_verify_cert", [&] {
     bssl::UniquePtr<STACK_OF(X509)> untrusted(sk_X509_new_null());

@@ -1,7 +1,10 @@
 // The shared PKI, configuration and running broker of the integration tests.
 #include "tests/integration/broker_fixture.h"
 
+#include "absl/strings/escaping.h"
+#include "absl/strings/str_replace.h"
 #include "absl/time/clock.h"
+#include "broker/validation/path_checks.h"
 
 namespace certbroker::testing {
 namespace {
@@ -54,7 +57,53 @@ rules:
   - name: agent-only
     match: { hosts: [agent.example.test] }
     server_validation: { mode: AGENT }
+  - name: both
+    match: { hosts: [both.example.test] }
+    server_validation: { trust_bundles: [test-roots], mode: BOTH }
+  - name: blocked
+    match: { hosts: ["*.blocked.test"] }
+    action: DENY
+  - name: pinned
+    match: { hosts: [pinned.example.test] }
+    server_validation:
+      trust_bundles: [test-roots]
+      spki_pins: ["INTERMEDIATE_PIN"]
+  - name: pinned-elsewhere
+    match: { hosts: [pinned-elsewhere.example.test] }
+    server_validation:
+      trust_bundles: [test-roots]
+      spki_pins: ["STRANGER_PIN"]
+  - name: strict-revocation
+    match: { hosts: [crl.example.test] }
+    server_validation:
+      trust_bundles: [test-roots]
+      revocation: { mode: HARD_FAIL }
+  - name: legacy
+    match: { hosts: [legacy.example.test] }
+    server_validation:
+      trust_bundles: [test-roots]
+      allowed_errors: [HOSTNAME_MISMATCH]
+crls:
+  - name: root-crl
+    file: pki/root.crl
+  - name: intermediate-crl
+    file: pki/intermediate.crl
+deny:
+  certificate_fingerprints: ["DENIED_FINGERPRINT"]
 )";
+
+std::string BrokerConfigFor(const TestPki& pki) {
+  auto pin = [](const devpki::Issued& issued) {
+    return validation::PinText(
+        validation::SpkiSha256(issued.certificate.get()));
+  };
+  return absl::StrReplaceAll(
+      kBrokerConfig, {{"INTERMEDIATE_PIN", pin(pki.intermediate)},
+                      {"STRANGER_PIN", pin(pki.stranger_root)},
+                      {"DENIED_FINGERPRINT",
+                       absl::BytesToHexString(validation::CertificateSha256(
+                           pki.denied_server.certificate.get()))}});
+}
 
 TestPki TestPki::Generate() {
   TestPki pki;
@@ -72,6 +121,8 @@ TestPki TestPki::Generate() {
   pki.stranger_server = MustIssue(server_spec, &pki.stranger_root);
   pki.client =
       MustIssue(devpki::ClientSpec("integration-client"), &pki.intermediate);
+  pki.revoked_server = MustIssue(server_spec, &pki.intermediate);
+  pki.denied_server = MustIssue(server_spec, &pki.intermediate);
   pki.expired_client = MustIssue(Expired(devpki::ClientSpec("expired-client")),
                                  &pki.intermediate);
   return pki;
@@ -85,6 +136,14 @@ void TestPki::Write(const TempDir& dir) const {
   dir.Write("pki/expired-client-chain.pem",
             expired_client.CertificatePem() + intermediate.CertificatePem());
   dir.Write("pki/expired-client.key", expired_client.KeyPem());
+  devpki::CrlSpec nothing_revoked;
+  dir.Write("pki/root.crl",
+            devpki::CrlToPem(devpki::IssueCrl(nothing_revoked, root)->get()));
+  devpki::CrlSpec leaf_revoked;
+  leaf_revoked.revoked = {revoked_server.certificate.get()};
+  dir.Write(
+      "pki/intermediate.crl",
+      devpki::CrlToPem(devpki::IssueCrl(leaf_revoked, intermediate)->get()));
 }
 
 std::vector<std::string> ChainOf(
@@ -120,7 +179,7 @@ void BrokerFixture::SetUpTestSuite() {
   dir_ = new TempDir();
   pki_ = new TestPki(TestPki::Generate());
   pki_->Write(*dir_);
-  std::string config = dir_->Write("config.yaml", kBrokerConfig);
+  std::string config = dir_->Write("config.yaml", BrokerConfigFor(*pki_));
   auto broker = BrokerProcess::Start(
       {"--config=" + config,
        "--listen=127.0.0.1:0,unix:" + dir_->Path("broker.sock")},

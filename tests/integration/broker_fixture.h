@@ -23,6 +23,8 @@ struct TestPki {
   devpki::Issued root, intermediate, server, expired_server, client_only_server;
   devpki::Issued stranger_root, stranger_server;
   devpki::Issued client, expired_client;
+  devpki::Issued revoked_server;  // Listed in pki/intermediate.crl.
+  devpki::Issued denied_server;   // Its fingerprint is in the deny list.
 
   // Generate issues them all; fails the current test on error.
   static TestPki Generate();
@@ -30,8 +32,11 @@ struct TestPki {
   void Write(const TempDir& dir) const;
 };
 
-// kBrokerConfig is the configuration the fixture runs, paths relative to it.
+// kBrokerConfig is the configuration the fixture runs, paths relative to it,
+// with placeholders for values of the generated PKI; BrokerConfigFor fills
+// them in.
 extern const char kBrokerConfig[];
+std::string BrokerConfigFor(const TestPki& pki);
 
 // ChainOf returns the DER of `certificates`, in order.
 std::vector<std::string> ChainOf(

@@ -7,6 +7,7 @@
 #include <thread>
 
 #include "absl/strings/str_cat.h"
+#include "absl/strings/str_replace.h"
 #include "gmock/gmock.h"
 #include "tests/integration/broker_fixture.h"
 #include "tests/support/grpc_probes.h"
@@ -34,7 +35,7 @@ class BrokerLifecycleTest : public ::testing::Test {
   void SetUp() override {
     pki_ = TestPki::Generate();
     pki_.Write(dir_);
-    config_ = dir_.Write("config.yaml", kBrokerConfig);
+    config_ = dir_.Write("config.yaml", BrokerConfigFor(pki_));
   }
 
   std::unique_ptr<BrokerProcess> StartBroker(
@@ -104,12 +105,14 @@ TEST_F(BrokerLifecycleTest, ReloadsOnSighupAndKeepsOldPolicyWhenNewIsBad) {
   std::string first = PolicyVersion(*stub, "new.example.org", &rule);
   EXPECT_EQ(rule, "");
 
-  dir_.Write(
-      "config.yaml",
-      absl::StrCat(kBrokerConfig,
-                   "  - name: added\n"
+  dir_.Write("config.yaml",
+             absl::StrReplaceAll(
+                 BrokerConfigFor(pki_),
+                 {{"\ncrls:\n",
+                   "\n  - name: added\n"
                    "    match: { hosts: [new.example.org] }\n"
-                   "    server_validation: { trust_bundles: [test-roots] }\n"));
+                   "    server_validation: { trust_bundles: [test-roots] }\n"
+                   "crls:\n"}}));
   broker->Signal(SIGHUP);
   ASSERT_TRUE(broker->WaitForLog("reloaded policy_version=")) << broker->Log();
   std::string second = PolicyVersion(*stub, "new.example.org", &rule);

@@ -242,7 +242,22 @@ TEST_F(CertificateBrokerRpcTest, RejectsBadChainsWithExactReasons) {
       {"nowhere.invalid", ChainOf({&pki_->server, &pki_->intermediate}), "",
        v1::NO_MATCHING_RULE},
       {"agent.example.test", ChainOf({&pki_->server, &pki_->intermediate}), "",
-       v1::VERIFICATION_FAILED},
+       v1::AGENT_RESULT_MISSING},
+      {"both.example.test", ChainOf({&pki_->server, &pki_->intermediate}),
+       "api.example.test", v1::AGENT_RESULT_MISSING},
+      {"x.blocked.test", ChainOf({&pki_->server, &pki_->intermediate}),
+       "api.example.test", v1::DENIED},
+      {"api.example.test", ChainOf({&pki_->denied_server, &pki_->intermediate}),
+       "", v1::DENIED},
+      {"pinned-elsewhere.example.test",
+       ChainOf({&pki_->server, &pki_->intermediate}), "api.example.test",
+       v1::PIN_MISMATCH},
+      {"crl.example.test",
+       ChainOf({&pki_->revoked_server, &pki_->intermediate}),
+       "api.example.test", v1::REVOKED},
+      {"api.example.test",
+       ChainOf({&pki_->revoked_server, &pki_->intermediate}), "",
+       v1::REVOKED},  // Soft-fail still rejects a revoked certificate.
   };
   for (const Case& c : cases) {
     v1::OnServerCertificateResponse verdict =

@@ -41,12 +41,15 @@ class ServerChainValidatorTest : public ::testing::Test {
     trust_ = *trust;
   }
 
-  ChainVerdict Validate(const x509::CertificateList& chain,
-                        const std::string& name = "api.example.com") {
+  ChainVerdict Validate(
+      const x509::CertificateList& chain,
+      const std::string& name = "api.example.com",
+      const ChainPolicy& policy = ChainPolicy(),
+      const std::vector<bssl::UniquePtr<X509_CRL>>& crls = {}) {
     ServerChainCheck check;
     check.server_name = name;
     check.now = absl::Now();
-    return ValidateServerChain(*trust_, chain, check);
+    return ValidateServerChain(*trust_, chain, check, policy, crls);
   }
 
   Issued root_, intermediate_, leaf_;
@@ -58,8 +61,13 @@ TEST_F(ServerChainValidatorTest, AcceptsValidChainWithIntermediate) {
   EXPECT_EQ(verdict.reason, Reason::ACCEPTED) << verdict.detail;
   EXPECT_TRUE(verdict.accepted());
   EXPECT_THAT(verdict.detail, HasSubstr("path of 3 certificates"));
-  EXPECT_EQ(verdict.earliest_not_after,
-            x509::NotAfter(leaf_.certificate.get()));
+  EXPECT_EQ(verdict.expires, x509::NotAfter(leaf_.certificate.get()));
+  EXPECT_TRUE(verdict.failures.empty());
+  ASSERT_EQ(verdict.path.size(), 3u);
+  EXPECT_EQ(verdict.path[0].chain_index, 0);
+  EXPECT_EQ(verdict.path[1].chain_index, 1);
+  EXPECT_EQ(verdict.path[2].chain_index, -1);
+  EXPECT_EQ(verdict.path[2].subject, "CN=Test Root");
 }
 
 TEST_F(ServerChainValidatorTest, AcceptsIpAddressSubjectAltName) {
@@ -225,17 +233,15 @@ TEST_F(ServerChainValidatorTest, RejectsChainLongerThanMaxDepth) {
       MustIssue(devpki::IntermediateSpec("Third Intermediate"), &second);
   Issued leaf = MustIssue(
       devpki::ServerSpec("api.example.com", {"api.example.com"}), &third);
-  ServerChainCheck check;
-  check.server_name = "api.example.com";
-  check.now = absl::Now();
-  check.max_depth = 3;  // leaf + 2 intermediates + root is 4.
+  ChainPolicy policy;
+  policy.max_depth = 3;  // leaf + 2 intermediates + root is 4.
   ChainVerdict verdict =
-      ValidateServerChain(*trust_, Chain({&leaf, &third, &second}), check);
+      Validate(Chain({&leaf, &third, &second}), "api.example.com", policy);
   EXPECT_EQ(verdict.reason, Reason::CHAIN_TOO_LONG) << verdict.detail;
   EXPECT_THAT(verdict.detail, HasSubstr("maximum depth of 3 certificates"));
-  check.max_depth = 4;
+  policy.max_depth = 4;
   ChainVerdict longer =
-      ValidateServerChain(*trust_, Chain({&leaf, &third, &second}), check);
+      Validate(Chain({&leaf, &third, &second}), "api.example.com", policy);
   EXPECT_EQ(longer.reason, Reason::ACCEPTED) << longer.detail;
 }
 

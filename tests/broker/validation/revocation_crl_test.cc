@@ -1,0 +1,145 @@
+// Tests of CRL revocation in ValidateServerChain: revoked leaf and
+// intermediate, a stale CRL, missing CRLs, and the OFF / SOFT_FAIL /
+// HARD_FAIL modes. Trust anchors are never checked.
+#include "broker/devpki/pki.h"
+#include "broker/validation/server_chain_validator.h"
+#include "gmock/gmock.h"
+#include "gtest/gtest.h"
+
+namespace certbroker::validation {
+namespace {
+
+using ::certbroker::devpki::Issued;
+using ::certbroker::v1::Reason;
+using ::testing::HasSubstr;
+
+Issued MustIssue(const devpki::CertificateSpec& spec, const Issued* issuer) {
+  auto issued = devpki::Issue(spec, issuer);
+  EXPECT_TRUE(issued.ok()) << issued.status();
+  return std::move(issued).value();
+}
+
+bssl::UniquePtr<X509_CRL> MustCrl(const devpki::CrlSpec& spec,
+                                  const Issued& issuer) {
+  auto crl = devpki::IssueCrl(spec, issuer);
+  EXPECT_TRUE(crl.ok()) << crl.status();
+  return crl.ok() ? std::move(crl).value() : nullptr;
+}
+
+class CrlRevocationTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    root_ = MustIssue(devpki::RootSpec("CRL Root"), nullptr);
+    intermediate_ =
+        MustIssue(devpki::IntermediateSpec("CRL Intermediate"), &root_);
+    leaf_ =
+        MustIssue(devpki::ServerSpec("api.example.com", {"api.example.com"}),
+                  &intermediate_);
+    x509::CertificateList roots;
+    roots.push_back(bssl::UpRef(root_.certificate));
+    trust_ = *TrustStore::Create(roots, {"crl-roots"});
+  }
+
+  // Crls returns a CRL from the root (about the intermediate) and one from
+  // the intermediate (about the leaf), revoking what is given.
+  std::vector<bssl::UniquePtr<X509_CRL>> Crls(
+      std::vector<const X509*> revoked_by_root,
+      std::vector<const X509*> revoked_by_intermediate,
+      absl::Time next_update = absl::Now() + absl::Hours(24)) {
+    std::vector<bssl::UniquePtr<X509_CRL>> crls;
+    devpki::CrlSpec from_root;
+    from_root.revoked = std::move(revoked_by_root);
+    from_root.next_update = next_update;
+    crls.push_back(MustCrl(from_root, root_));
+    devpki::CrlSpec from_intermediate;
+    from_intermediate.revoked = std::move(revoked_by_intermediate);
+    from_intermediate.next_update = next_update;
+    crls.push_back(MustCrl(from_intermediate, intermediate_));
+    return crls;
+  }
+
+  ChainVerdict Validate(RevocationMode mode,
+                        const std::vector<bssl::UniquePtr<X509_CRL>>& crls) {
+    x509::CertificateList chain;
+    chain.push_back(bssl::UpRef(leaf_.certificate));
+    chain.push_back(bssl::UpRef(intermediate_.certificate));
+    ChainPolicy policy;
+    policy.revocation = mode;
+    return ValidateServerChain(*trust_, chain, {"api.example.com", absl::Now()},
+                               policy, crls);
+  }
+
+  Issued root_, intermediate_, leaf_;
+  std::shared_ptr<const TrustStore> trust_;
+};
+
+TEST_F(CrlRevocationTest, AcceptsWhenCrlsListNothingEvenUnderHardFail) {
+  ChainVerdict verdict = Validate(RevocationMode::kHardFail, Crls({}, {}));
+  EXPECT_EQ(verdict.reason, Reason::ACCEPTED) << verdict.detail;
+  EXPECT_TRUE(verdict.failures.empty());
+}
+
+TEST_F(CrlRevocationTest, RejectsRevokedLeaf) {
+  ChainVerdict verdict =
+      Validate(RevocationMode::kSoftFail, Crls({}, {leaf_.certificate.get()}));
+  EXPECT_EQ(verdict.reason, Reason::REVOKED);
+  EXPECT_THAT(
+      verdict.detail,
+      HasSubstr("certificate_chain[0] (CN=api.example.com) is revoked"));
+}
+
+TEST_F(CrlRevocationTest, RejectsRevokedIntermediate) {
+  ChainVerdict verdict = Validate(RevocationMode::kHardFail,
+                                  Crls({intermediate_.certificate.get()}, {}));
+  EXPECT_EQ(verdict.reason, Reason::REVOKED);
+  EXPECT_THAT(verdict.detail,
+              HasSubstr("certificate_chain[1] (CN=CRL Intermediate)"));
+}
+
+TEST_F(CrlRevocationTest, OffIgnoresRevocation) {
+  EXPECT_EQ(Validate(RevocationMode::kOff, Crls({}, {leaf_.certificate.get()}))
+                .reason,
+            Reason::ACCEPTED);
+}
+
+TEST_F(CrlRevocationTest, MissingCrlIsRejectedUnderHardFailOnly) {
+  ChainVerdict soft = Validate(RevocationMode::kSoftFail, {});
+  EXPECT_EQ(soft.reason, Reason::ACCEPTED) << soft.detail;
+  EXPECT_TRUE(soft.failures.empty());
+  ChainVerdict hard = Validate(RevocationMode::kHardFail, {});
+  EXPECT_EQ(hard.reason, Reason::REVOCATION_UNKNOWN);
+  EXPECT_THAT(hard.detail, HasSubstr("no CRL from its issuer is held"));
+}
+
+TEST_F(CrlRevocationTest, StaleCrlIsRevocationUnknown) {
+  auto stale = Crls({}, {}, absl::Now() - absl::Minutes(10));
+  ChainVerdict hard = Validate(RevocationMode::kHardFail, stale);
+  EXPECT_EQ(hard.reason, Reason::REVOCATION_UNKNOWN);
+  EXPECT_THAT(hard.detail, HasSubstr("is stale (past its nextUpdate)"));
+  ChainVerdict soft = Validate(RevocationMode::kSoftFail, stale);
+  EXPECT_EQ(soft.reason, Reason::ACCEPTED);
+  ASSERT_FALSE(soft.failures.empty());
+  EXPECT_EQ(soft.failures[0].reason, Reason::REVOCATION_UNKNOWN);
+  EXPECT_TRUE(soft.failures[0].tolerated);
+  EXPECT_THAT(soft.detail, HasSubstr("(soft-fail: tolerated)"));
+}
+
+TEST_F(CrlRevocationTest, VerdictExpiresWithTheCrl) {
+  absl::Time next_update =
+      absl::FromUnixSeconds(absl::ToUnixSeconds(absl::Now()) + 3600);
+  ChainVerdict verdict =
+      Validate(RevocationMode::kHardFail, Crls({}, {}, next_update));
+  EXPECT_EQ(verdict.reason, Reason::ACCEPTED);
+  EXPECT_EQ(verdict.expires, next_update);
+}
+
+TEST_F(CrlRevocationTest, CrlFromAnotherIssuerDoesNotCount) {
+  Issued stranger = MustIssue(devpki::RootSpec("Stranger"), nullptr);
+  std::vector<bssl::UniquePtr<X509_CRL>> crls;
+  crls.push_back(MustCrl(devpki::CrlSpec(), stranger));
+  EXPECT_EQ(Validate(RevocationMode::kHardFail, crls).reason,
+            Reason::REVOCATION_UNKNOWN);
+}
+
+}  // namespace
+}  // namespace certbroker::validation

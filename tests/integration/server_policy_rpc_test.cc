@@ -1,0 +1,126 @@
+// Per-rule server policy through the real certbrokerd: the agent's own
+// result in modes BOTH and AGENT, DENY rules, key pins, CRLs under hard-fail
+// and tolerated errors, each accepted case beside the rejected one.
+#include "gmock/gmock.h"
+#include "tests/integration/broker_fixture.h"
+
+namespace certbroker::testing {
+namespace {
+
+using ::testing::HasSubstr;
+
+class ServerPolicyRpcTest : public BrokerFixture {
+ protected:
+  v1::OnServerCertificateResponse Verdict(
+      const std::string& host, const devpki::Issued& leaf,
+      const v1::AgentVerification* agent = nullptr) {
+    v1::OnServerCertificateRequest request;
+    request.mutable_target()->set_host(host);
+    request.set_server_name("api.example.test");
+    for (const std::string& der : ChainOf({&leaf, &pki_->intermediate})) {
+      request.add_certificate_chain(der);
+    }
+    if (agent != nullptr) *request.mutable_agent_verification() = *agent;
+    v1::OnServerCertificateResponse response;
+    grpc::Status status =
+        tcp_->OnServerCertificate(Context().get(), request, &response);
+    EXPECT_TRUE(status.ok()) << status.error_message();
+    return response;
+  }
+
+  static v1::AgentVerification Agent(bool accepted,
+                                     const std::string& detail = "") {
+    v1::AgentVerification agent;
+    agent.set_accepted(accepted);
+    agent.set_detail(detail);
+    return agent;
+  }
+};
+
+TEST_F(ServerPolicyRpcTest, BothModeNeedsTheAgentToAgree) {
+  v1::AgentVerification passed = Agent(true);
+  v1::OnServerCertificateResponse both =
+      Verdict("both.example.test", pki_->server, &passed);
+  EXPECT_EQ(both.reason(), v1::ACCEPTED) << both.detail();
+  v1::AgentVerification failed = Agent(false, "X509_V_ERR_CERT_UNTRUSTED");
+  both = Verdict("both.example.test", pki_->server, &failed);
+  EXPECT_EQ(both.reason(), v1::AGENT_REJECTED);
+  EXPECT_THAT(both.detail(), HasSubstr("X509_V_ERR_CERT_UNTRUSTED"));
+  // The agent's approval never overrides the broker's own rejection.
+  both = Verdict("both.example.test", pki_->expired_server, &passed);
+  EXPECT_EQ(both.reason(), v1::EXPIRED);
+}
+
+TEST_F(ServerPolicyRpcTest, AgentModeTrustsTheAgentButNotDeniedCertificates) {
+  v1::AgentVerification passed = Agent(true);
+  v1::OnServerCertificateResponse agent =
+      Verdict("agent.example.test", pki_->server, &passed);
+  EXPECT_EQ(agent.reason(), v1::ACCEPTED);
+  EXPECT_THAT(agent.detail(), HasSubstr("leaves validation to the agent"));
+  agent = Verdict("agent.example.test", pki_->denied_server, &passed);
+  EXPECT_EQ(agent.reason(), v1::DENIED);
+}
+
+TEST_F(ServerPolicyRpcTest, DenyRuleRejectsEverythingAndGivesNoCertificate) {
+  v1::OnServerCertificateResponse denied =
+      Verdict("a.blocked.test", pki_->server);
+  EXPECT_EQ(denied.reason(), v1::DENIED);
+  EXPECT_EQ(denied.rule_name(), "blocked");
+  EXPECT_THAT(denied.detail(), HasSubstr("rule 'blocked' denies this target"));
+
+  v1::GetCertificatePolicyRequest policy_request;
+  policy_request.mutable_target()->set_host("a.blocked.test");
+  v1::GetCertificatePolicyResponse policy;
+  ASSERT_TRUE(
+      tcp_->GetCertificatePolicy(Context().get(), policy_request, &policy)
+          .ok());
+  EXPECT_EQ(policy.validation_mode(), v1::BROKER);
+  EXPECT_TRUE(policy.override_automatic_check());
+
+  v1::GetClientCertificateRequest certificate_request;
+  certificate_request.mutable_target()->set_host("a.blocked.test");
+  v1::GetClientCertificateResponse certificate;
+  grpc::Status status = tcp_->GetClientCertificate(
+      Context().get(), certificate_request, &certificate);
+  EXPECT_EQ(status.error_code(), grpc::StatusCode::NOT_FOUND);
+  EXPECT_THAT(status.error_message(), HasSubstr("rule 'blocked' denies"));
+}
+
+TEST_F(ServerPolicyRpcTest, PinnedRuleAcceptsThePinnedPathAndSaysWhich) {
+  v1::OnServerCertificateResponse pinned =
+      Verdict("pinned.example.test", pki_->server);
+  EXPECT_EQ(pinned.reason(), v1::ACCEPTED) << pinned.detail();
+  EXPECT_THAT(pinned.detail(), HasSubstr("pinned key sha256/"));
+  EXPECT_THAT(pinned.detail(),
+              HasSubstr("certificate_chain[1] (CN=Integration Intermediate)"));
+  EXPECT_EQ(Verdict("pinned-elsewhere.example.test", pki_->server).reason(),
+            v1::PIN_MISMATCH);
+}
+
+TEST_F(ServerPolicyRpcTest, HardFailRevocationAcceptsWhenEveryCrlIsHeld) {
+  EXPECT_EQ(Verdict("crl.example.test", pki_->server).reason(), v1::ACCEPTED);
+  v1::OnServerCertificateResponse revoked =
+      Verdict("crl.example.test", pki_->revoked_server);
+  EXPECT_EQ(revoked.reason(), v1::REVOKED);
+  EXPECT_THAT(
+      revoked.detail(),
+      HasSubstr("certificate_chain[0] (CN=api.example.test) is revoked"));
+}
+
+TEST_F(ServerPolicyRpcTest, ToleratedErrorIsAcceptedAndReported) {
+  v1::OnServerCertificateRequest request;
+  request.mutable_target()->set_host("legacy.example.test");
+  for (const std::string& der : ChainOf({&pki_->server, &pki_->intermediate})) {
+    request.add_certificate_chain(der);
+  }
+  v1::OnServerCertificateResponse response;
+  ASSERT_TRUE(
+      tcp_->OnServerCertificate(Context().get(), request, &response).ok());
+  EXPECT_EQ(response.reason(), v1::ACCEPTED);
+  EXPECT_THAT(response.detail(), HasSubstr("tolerated HOSTNAME_MISMATCH"));
+  EXPECT_TRUE(broker_->WaitForLog(absl::StrCat("id=", response.decision_id())));
+  EXPECT_THAT(broker_->Log(), HasSubstr("tolerated HOSTNAME_MISMATCH"));
+}
+
+}  // namespace
+}  // namespace certbroker::testing
