@@ -7,6 +7,7 @@
 #include "absl/strings/str_cat.h"
 #include "broker/common/host_name.h"
 #include "broker/common/status_macros.h"
+#include "broker/revocation/ocsp_response.h"
 #include "broker/service/decision_log.h"
 #include "broker/validation/path_checks.h"
 #include "broker/validation/server_chain_validator.h"
@@ -80,7 +81,14 @@ void SetTimestamp(absl::Time time, google::protobuf::Timestamp* out) {
 
 CertificateBrokerService::CertificateBrokerService(
     const policy::CurrentPolicy& policy, CallTracker& calls, Clock clock)
-    : policy_(policy), calls_(calls), clock_(std::move(clock)) {}
+    : policy_(policy), calls_(calls), clock_(std::move(clock)) {
+  const auto& limits = policy.Get()->verdict_cache();
+  size_t entries = limits.disabled()      ? 0
+                   : limits.max_entries() ? limits.max_entries()
+                                          : 100000;
+  size_t bytes = limits.max_bytes() ? limits.max_bytes() : size_t{64} << 20;
+  cache_ = std::make_unique<VerdictCache>(entries, bytes);
+}
 
 template <typename Request, typename Response>
 grpc::ServerUnaryReactor* CertificateBrokerService::Serve(
@@ -100,7 +108,8 @@ grpc::ServerUnaryReactor* CertificateBrokerService::Serve(
   if (decision.id.empty()) decision.id = NewDecisionId();
   std::string peer = context->peer();
   LogDecision({rpc, decision.id, peer, decision.target, decision.rule,
-               decision.verdict, decision.reason, decision.detail});
+               decision.verdict, decision.reason, decision.detail,
+               decision.cached});
   reactor->Finish(ToGrpc(status));
   return reactor;
 }
@@ -288,6 +297,7 @@ validation::ChainVerdict CertificateBrokerService::JudgeServerChain(
   validation::ServerChainCheck check;
   check.server_name = server_name;
   check.now = now;
+  check.ocsp_response = request.ocsp_response();
   return validation::ValidateServerChain(*rule.trust, chain, check,
                                          rule.chain_policy, snapshot.crls());
 }
@@ -307,18 +317,8 @@ absl::Status CertificateBrokerService::DecideServerCertificate(
   if (count > snapshot.max_chain_length()) {
     return absl::InvalidArgumentError(
         absl::StrCat("certificate_chain: ", count,
-                     " certificates, more than the "
-                     "maximum of ",
+                     " certificates, more than the maximum of ",
                      snapshot.max_chain_length()));
-  }
-  x509::CertificateList chain;
-  for (size_t i = 0; i < count; ++i) {
-    auto certificate = x509::ParseDerCertificate(request.certificate_chain(i));
-    if (!certificate.ok()) {
-      return absl::InvalidArgumentError(absl::StrCat(
-          "certificate_chain[", i, "]: ", certificate.status().message()));
-    }
-    chain.push_back(std::move(certificate).value());
   }
   std::string server_name = NormalizeHost(request.server_name());
   if (!server_name.empty() && !IsDnsName(server_name) &&
@@ -329,11 +329,44 @@ absl::Status CertificateBrokerService::DecideServerCertificate(
   }
   if (server_name.empty())
     server_name = target.sni.empty() ? target.host : target.sni;
+  if (request.ocsp_response().size() > revocation::kMaxOcspResponseBytes) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("ocsp_response: larger than ",
+                     revocation::kMaxOcspResponseBytes, " bytes"));
+  }
 
   decision.id = NewDecisionId();
   response.set_decision_id(decision.id);
   response.set_policy_version(snapshot.version());
   const policy::CompiledRule* rule = snapshot.FindRule(target);
+  const absl::Time now = clock_();
+  std::string cache_key;
+  if (rule != nullptr) {
+    decision.rule = rule->name;
+    response.set_rule_name(rule->name);
+    // Only requests whose chain parsed were ever stored: a hit needs no
+    // parsing.
+    cache_key =
+        VerdictCache::Key(snapshot.version(), rule->name, server_name, request);
+    if (auto cached = cache_->Lookup(cache_key, now)) {
+      response.set_accepted(cached->reason == v1::ACCEPTED);
+      response.set_reason(cached->reason);
+      response.set_detail(cached->detail);
+      SetDuration(cached->expires - now, response.mutable_cache_ttl());
+      RecordVerdict(response, decision);
+      decision.cached = true;
+      return absl::OkStatus();
+    }
+  }
+  x509::CertificateList chain;
+  for (size_t i = 0; i < count; ++i) {
+    auto certificate = x509::ParseDerCertificate(request.certificate_chain(i));
+    if (!certificate.ok()) {
+      return absl::InvalidArgumentError(absl::StrCat(
+          "certificate_chain[", i, "]: ", certificate.status().message()));
+    }
+    chain.push_back(std::move(certificate).value());
+  }
   if (rule == nullptr) {
     response.set_accepted(false);
     response.set_reason(v1::NO_MATCHING_RULE);
@@ -343,9 +376,6 @@ absl::Status CertificateBrokerService::DecideServerCertificate(
     RecordVerdict(response, decision);
     return absl::OkStatus();
   }
-  decision.rule = rule->name;
-  response.set_rule_name(rule->name);
-  const absl::Time now = clock_();
   validation::ChainVerdict verdict =
       JudgeServerChain(*rule, snapshot, request, chain, server_name, now);
   response.set_accepted(verdict.accepted());
@@ -354,6 +384,10 @@ absl::Status CertificateBrokerService::DecideServerCertificate(
   absl::Duration ttl = rule->cache_ttl;
   if (verdict.accepted()) ttl = std::min(ttl, verdict.expires - now);
   SetDuration(ttl, response.mutable_cache_ttl());
+  if (ttl >= absl::Seconds(1)) {
+    cache_->Insert(cache_key,
+                   CachedVerdict{verdict.reason, verdict.detail, now + ttl});
+  }
   RecordVerdict(response, decision);
   return absl::OkStatus();
 }

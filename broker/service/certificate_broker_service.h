@@ -11,6 +11,7 @@
 #include "absl/time/time.h"
 #include "broker/policy/policy_snapshot.h"
 #include "broker/service/call_tracker.h"
+#include "broker/service/verdict_cache.h"
 #include "broker/validation/server_chain_validator.h"
 #include "certbroker/v1/broker.grpc.pb.h"
 
@@ -28,6 +29,7 @@ struct Decision {
       verdict;  // "accept", "reject", "answer", "give", or an error code.
   std::string reason;
   std::string detail;
+  bool cached = false;  // Answered from the verdict cache.
 };
 
 class CertificateBrokerService final
@@ -93,6 +95,9 @@ class CertificateBrokerService final
   const policy::CurrentPolicy& policy_;
   CallTracker& calls_;
   Clock clock_;
+  // The cache outlives policy versions (they are part of its key); its
+  // bounds come from the policy at start-up.
+  std::unique_ptr<VerdictCache> cache_;
 };
 
 }  // namespace certbroker::service

@@ -23,6 +23,7 @@ void LogDecision(const DecisionRecord& record) {
       " peer=", LogValue(record.peer), " target=", LogValue(record.target),
       " rule=", LogValue(record.rule), " verdict=", record.verdict,
       " reason=", LogValue(record.reason));
+  if (record.cached) absl::StrAppend(&line, " cached=true");
   if (!record.detail.empty()) {
     absl::StrAppend(&line, " detail=", LogValue(record.detail));
   }

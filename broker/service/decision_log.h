@@ -22,6 +22,7 @@ struct DecisionRecord {
   absl::string_view verdict;  // "accept", "reject", or a gRPC code name.
   absl::string_view reason;
   absl::string_view detail;
+  bool cached = false;
 };
 
 // LogDecision writes `record` as one INFO line starting with "decision".

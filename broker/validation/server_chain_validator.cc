@@ -9,6 +9,7 @@
 
 #include "absl/strings/str_cat.h"
 #include "broker/common/host_name.h"
+#include "broker/revocation/ocsp_response.h"
 #include "broker/validation/failure_text.h"
 #include "broker/validation/name_constraints.h"
 #include "broker/validation/path_checks.h"
@@ -51,7 +52,10 @@ class Validation {
   static int StateIndex();
   static int Callback(int ok, X509_STORE_CTX* context);
 
-  void Record(Reason reason, std::string detail, bool tolerated = false);
+  void Record(Reason reason, std::string detail, bool tolerated = false,
+              int path_index = -1);
+  void RecordRevocationUnknown(std::string detail, int path_index);
+  void CheckStapledOcsp();
   void OnVerifyError(int error, const X509* certificate, int depth);
   bool ConfigureContext(X509_STORE_CTX* context, STACK_OF(X509) * crls);
   void CheckDenied(const X509* certificate);
@@ -90,13 +94,23 @@ int Validation::Callback(int ok, X509_STORE_CTX* context) {
   return 1;
 }
 
-void Validation::Record(Reason reason, std::string detail, bool tolerated) {
+void Validation::Record(Reason reason, std::string detail, bool tolerated,
+                        int path_index) {
   for (const CheckFailure& failure : failures_) {
     if (failure.reason == reason && failure.detail == detail) return;
   }
   tolerated = tolerated ||
               (IsTolerable(reason) && policy_.allowed_errors.count(reason) > 0);
-  failures_.push_back(CheckFailure{reason, std::move(detail), tolerated});
+  failures_.push_back(
+      CheckFailure{reason, std::move(detail), tolerated, path_index});
+}
+
+void Validation::RecordRevocationUnknown(std::string detail, int path_index) {
+  bool soft = policy_.revocation == RevocationMode::kSoftFail;
+  Record(Reason::REVOCATION_UNKNOWN,
+         soft ? absl::StrCat(detail, " (soft-fail: tolerated)")
+              : std::move(detail),
+         soft, path_index);
 }
 
 void Validation::OnVerifyError(int error, const X509* certificate, int depth) {
@@ -118,24 +132,63 @@ void Validation::OnVerifyError(int error, const X509* certificate, int depth) {
       Record(reason,
              absl::StrCat(detail, ", within the clock skew of ",
                           absl::FormatDuration(policy_.clock_skew)),
-             /*tolerated=*/true);
+             /*tolerated=*/true, depth);
       return;
     }
   }
   if (reason == Reason::REVOCATION_UNKNOWN) {
     // A trust anchor has no CRL by design: it is trusted, not checked.
     if (certificate != nullptr && trust_.Contains(certificate)) return;
-    if (policy_.revocation == RevocationMode::kSoftFail) {
-      // Soft-fail checks the CRLs the broker holds; an issuer without one
-      // here is not worth a note on every verdict. A CRL that is held but
-      // stale or unverifiable is.
-      if (error == X509_V_ERR_UNABLE_TO_GET_CRL) return;
-      Record(reason, absl::StrCat(detail, " (soft-fail: tolerated)"),
-             /*tolerated=*/true);
+    // Soft-fail checks the CRLs the broker holds; an issuer without one here
+    // is not worth a note on every verdict. A CRL held but stale or
+    // unverifiable is.
+    if (policy_.revocation == RevocationMode::kSoftFail &&
+        error == X509_V_ERR_UNABLE_TO_GET_CRL) {
       return;
     }
+    RecordRevocationUnknown(std::move(detail), depth);
+    return;
   }
-  Record(reason, std::move(detail));
+  Record(reason, std::move(detail), false, depth);
+}
+
+void Validation::CheckStapledOcsp() {
+  if (policy_.revocation == RevocationMode::kOff ||
+      check_.ocsp_response.empty() || path_.size() < 2) {
+    return;
+  }
+  const X509* leaf = path_[0];
+  revocation::OcspVerdict ocsp = revocation::CheckOcspResponse(
+      check_.ocsp_response, leaf, path_[1], check_.now, policy_.clock_skew);
+  std::string subject = text_.Describe(leaf);
+  switch (ocsp.outcome) {
+    case revocation::OcspOutcome::kGood:
+      // The staple settles the leaf's status, whatever the CRLs said.
+      failures_.erase(std::remove_if(failures_.begin(), failures_.end(),
+                                     [](const CheckFailure& failure) {
+                                       return failure.reason ==
+                                                  Reason::REVOCATION_UNKNOWN &&
+                                              failure.path_index == 0;
+                                     }),
+                      failures_.end());
+      expires_ = std::min(expires_, ocsp.next_update);
+      notes_.push_back(
+          absl::StrCat("stapled OCSP response: ", subject, " is good"));
+      return;
+    case revocation::OcspOutcome::kRevoked:
+      Record(
+          Reason::REVOKED,
+          absl::StrCat(subject,
+                       " is revoked by its stapled OCSP response (revoked at ",
+                       absl::FormatTime(ocsp.revocation_time), ")"),
+          false, 0);
+      return;
+    default:
+      RecordRevocationUnknown(
+          absl::StrCat(subject,
+                       ": stapled OCSP response not usable: ", ocsp.detail),
+          0);
+  }
 }
 
 bool Validation::ConfigureContext(X509_STORE_CTX* context,
@@ -359,6 +412,7 @@ ChainVerdict Validation::Run(const std::vector<bssl::UniquePtr<X509_CRL>>& crls,
         });
     if (violation) Record(Reason::NAME_CONSTRAINT_VIOLATION, *violation);
   }
+  CheckStapledOcsp();
   CheckPath();
   CheckLeafUsage();
   CheckPins();

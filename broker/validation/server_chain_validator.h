@@ -25,6 +25,7 @@ struct CheckFailure {
   ::certbroker::v1::Reason reason = ::certbroker::v1::REASON_UNSPECIFIED;
   std::string detail;      // Names the certificate and the check.
   bool tolerated = false;  // The rule's allowed_errors or clock skew cover it.
+  int path_index = -1;     // The certificate's place in the path, if known.
 };
 
 // PathCertificate is one certificate of the built path.
@@ -54,6 +55,9 @@ struct ServerChainCheck {
   // name check (policy simulation of a bare chain only).
   std::string server_name;
   absl::Time now;
+  // ocsp_response is the OCSP response stapled for the leaf (DER), or
+  // empty. Must outlive the call.
+  absl::string_view ocsp_response;
 };
 
 // ValidateServerChain judges `chain` (leaf first) against `trust` and

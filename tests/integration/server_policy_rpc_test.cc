@@ -1,6 +1,7 @@
 // Per-rule server policy through the real certbrokerd: the agent's own
 // result in modes BOTH and AGENT, DENY rules, key pins, CRLs under hard-fail
 // and tolerated errors, each accepted case beside the rejected one.
+#include "broker/devpki/ocsp_builder.h"
 #include "gmock/gmock.h"
 #include "tests/integration/broker_fixture.h"
 
@@ -105,6 +106,54 @@ TEST_F(ServerPolicyRpcTest, HardFailRevocationAcceptsWhenEveryCrlIsHeld) {
   EXPECT_THAT(
       revoked.detail(),
       HasSubstr("certificate_chain[0] (CN=api.example.test) is revoked"));
+}
+
+TEST_F(ServerPolicyRpcTest, StapledOcspTravelsWithTheRequest) {
+  devpki::OcspResponseSpec revoked;
+  revoked.status = devpki::OcspCertStatus::kRevoked;
+  auto staple = devpki::BuildOcspResponse(
+      revoked, pki_->server, pki_->intermediate, pki_->intermediate);
+  ASSERT_TRUE(staple.ok()) << staple.status();
+  v1::OnServerCertificateRequest request;
+  request.mutable_target()->set_host("crl.example.test");
+  request.set_server_name("api.example.test");
+  for (const std::string& der : ChainOf({&pki_->server, &pki_->intermediate})) {
+    request.add_certificate_chain(der);
+  }
+  request.set_ocsp_response(*staple);
+  v1::OnServerCertificateResponse response;
+  ASSERT_TRUE(
+      tcp_->OnServerCertificate(Context().get(), request, &response).ok());
+  EXPECT_EQ(response.reason(), v1::REVOKED);
+  EXPECT_THAT(response.detail(), HasSubstr("stapled OCSP response"));
+
+  request.set_ocsp_response(std::string(70000, 'x'));
+  grpc::Status status =
+      tcp_->OnServerCertificate(Context().get(), request, &response);
+  EXPECT_EQ(status.error_code(), grpc::StatusCode::INVALID_ARGUMENT);
+  EXPECT_THAT(status.error_message(),
+              HasSubstr("ocsp_response: larger than 65536 bytes"));
+}
+
+TEST_F(ServerPolicyRpcTest, RepeatedDecisionIsServedFromTheCache) {
+  v1::OnServerCertificateResponse first =
+      Verdict("pinned.example.test", pki_->server);
+  v1::OnServerCertificateResponse second =
+      Verdict("pinned.example.test", pki_->server);
+  EXPECT_EQ(second.reason(), first.reason());
+  EXPECT_EQ(second.detail(), first.detail());
+  EXPECT_NE(second.decision_id(), first.decision_id());
+  EXPECT_LE(second.cache_ttl().seconds(), first.cache_ttl().seconds());
+  EXPECT_GT(second.cache_ttl().seconds(), 0);
+  ASSERT_TRUE(broker_->WaitForLog(absl::StrCat("id=", second.decision_id())));
+  std::string log = broker_->Log();
+  std::string line =
+      log.substr(log.find(absl::StrCat("id=", second.decision_id())));
+  EXPECT_THAT(line.substr(0, line.find('\n')), HasSubstr("cached=true"));
+  // A different chain for the same target is decided afresh.
+  v1::OnServerCertificateResponse other =
+      Verdict("pinned.example.test", pki_->expired_server);
+  EXPECT_EQ(other.reason(), v1::EXPIRED);
 }
 
 TEST_F(ServerPolicyRpcTest, ToleratedErrorIsAcceptedAndReported) {

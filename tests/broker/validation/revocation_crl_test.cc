@@ -1,6 +1,8 @@
-// Tests of CRL revocation in ValidateServerChain: revoked leaf and
-// intermediate, a stale CRL, missing CRLs, and the OFF / SOFT_FAIL /
-// HARD_FAIL modes. Trust anchors are never checked.
+// Tests of revocation in ValidateServerChain: CRLs (revoked leaf and
+// intermediate, a stale CRL, missing CRLs) and stapled OCSP responses
+// (good, revoked, stale) under the OFF / SOFT_FAIL / HARD_FAIL modes.
+// Trust anchors are never checked.
+#include "broker/devpki/ocsp_builder.h"
 #include "broker/devpki/pki.h"
 #include "broker/validation/server_chain_validator.h"
 #include "gmock/gmock.h"
@@ -59,14 +61,30 @@ class CrlRevocationTest : public ::testing::Test {
   }
 
   ChainVerdict Validate(RevocationMode mode,
-                        const std::vector<bssl::UniquePtr<X509_CRL>>& crls) {
+                        const std::vector<bssl::UniquePtr<X509_CRL>>& crls,
+                        const std::string& staple = "") {
     x509::CertificateList chain;
     chain.push_back(bssl::UpRef(leaf_.certificate));
     chain.push_back(bssl::UpRef(intermediate_.certificate));
     ChainPolicy policy;
     policy.revocation = mode;
-    return ValidateServerChain(*trust_, chain, {"api.example.com", absl::Now()},
-                               policy, crls);
+    ServerChainCheck check{"api.example.com", absl::Now(), staple};
+    return ValidateServerChain(*trust_, chain, check, policy, crls);
+  }
+
+  // Staple is an OCSP response about the leaf, signed by its issuer.
+  std::string Staple(devpki::OcspResponseSpec spec) {
+    auto staple =
+        devpki::BuildOcspResponse(spec, leaf_, intermediate_, intermediate_);
+    EXPECT_TRUE(staple.ok()) << staple.status();
+    return staple.ok() ? *staple : std::string();
+  }
+
+  // RootCrlOnly covers the intermediate but not the leaf.
+  std::vector<bssl::UniquePtr<X509_CRL>> RootCrlOnly() {
+    std::vector<bssl::UniquePtr<X509_CRL>> crls;
+    crls.push_back(MustCrl(devpki::CrlSpec(), root_));
+    return crls;
   }
 
   Issued root_, intermediate_, leaf_;
@@ -139,6 +157,62 @@ TEST_F(CrlRevocationTest, CrlFromAnotherIssuerDoesNotCount) {
   crls.push_back(MustCrl(devpki::CrlSpec(), stranger));
   EXPECT_EQ(Validate(RevocationMode::kHardFail, crls).reason,
             Reason::REVOCATION_UNKNOWN);
+}
+
+TEST_F(CrlRevocationTest, GoodStapleSettlesTheLeafUnderHardFail) {
+  EXPECT_EQ(Validate(RevocationMode::kHardFail, RootCrlOnly()).reason,
+            Reason::REVOCATION_UNKNOWN);
+  devpki::OcspResponseSpec good;
+  absl::Time next_update =
+      absl::FromUnixSeconds(absl::ToUnixSeconds(absl::Now()) + 7200);
+  good.next_update = next_update;
+  ChainVerdict verdict =
+      Validate(RevocationMode::kHardFail, RootCrlOnly(), Staple(good));
+  EXPECT_EQ(verdict.reason, Reason::ACCEPTED) << verdict.detail;
+  EXPECT_THAT(verdict.detail,
+              HasSubstr("stapled OCSP response: certificate_chain[0] "
+                        "(CN=api.example.com) is good"));
+  EXPECT_EQ(verdict.expires, next_update);
+}
+
+TEST_F(CrlRevocationTest, RevokedStapleRejectsEvenUnderSoftFail) {
+  devpki::OcspResponseSpec revoked;
+  revoked.status = devpki::OcspCertStatus::kRevoked;
+  ChainVerdict verdict =
+      Validate(RevocationMode::kSoftFail, {}, Staple(revoked));
+  EXPECT_EQ(verdict.reason, Reason::REVOKED);
+  EXPECT_THAT(verdict.detail,
+              HasSubstr("is revoked by its stapled OCSP response"));
+  EXPECT_EQ(Validate(RevocationMode::kOff, {}, Staple(revoked)).reason,
+            Reason::ACCEPTED);
+}
+
+TEST_F(CrlRevocationTest, StaleStapleIsRevocationUnknown) {
+  devpki::OcspResponseSpec stale;
+  stale.this_update = absl::Now() - absl::Hours(48);
+  stale.next_update = absl::Now() - absl::Hours(1);
+  std::string staple = Staple(stale);
+  ChainVerdict hard =
+      Validate(RevocationMode::kHardFail, RootCrlOnly(), staple);
+  EXPECT_EQ(hard.reason, Reason::REVOCATION_UNKNOWN);
+  bool staple_reported = false;
+  for (const CheckFailure& failure : hard.failures) {
+    staple_reported =
+        staple_reported ||
+        (failure.reason == Reason::REVOCATION_UNKNOWN &&
+         failure.detail.find("stapled OCSP response not usable") !=
+             std::string::npos);
+  }
+  EXPECT_TRUE(staple_reported);
+  ChainVerdict soft = Validate(RevocationMode::kSoftFail, {}, staple);
+  EXPECT_EQ(soft.reason, Reason::ACCEPTED);
+  EXPECT_THAT(soft.detail, HasSubstr("tolerated REVOCATION_UNKNOWN"));
+}
+
+TEST_F(CrlRevocationTest, GarbageStapleIsRevocationUnknownNotACrash) {
+  ChainVerdict verdict =
+      Validate(RevocationMode::kHardFail, Crls({}, {}), "\x30\x03\x0a\x01");
+  EXPECT_EQ(verdict.reason, Reason::REVOCATION_UNKNOWN);
 }
 
 }  // namespace
