@@ -7,9 +7,8 @@
 #include "absl/strings/str_cat.h"
 #include "broker/common/host_name.h"
 #include "broker/common/status_macros.h"
-#include "broker/revocation/ocsp_response.h"
 #include "broker/service/decision_log.h"
-#include "broker/validation/path_checks.h"
+#include "broker/service/server_decision.h"
 #include "broker/validation/server_chain_validator.h"
 #include "broker/x509/certificate.h"
 #include "broker/x509/keys.h"
@@ -21,35 +20,6 @@ namespace v1 = ::certbroker::v1;
 
 constexpr size_t kMaxAcceptableIssuers = 256;
 constexpr size_t kMaxIssuerNameBytes = 4096;
-
-// Rejection is a verdict that needs no chain validation.
-validation::ChainVerdict Rejection(v1::Reason reason, std::string detail) {
-  validation::ChainVerdict verdict;
-  verdict.reason = reason;
-  verdict.detail = std::move(detail);
-  verdict.failures.push_back({reason, verdict.detail, false});
-  return verdict;
-}
-
-// DeniedByList finds a certificate the rule's deny lists reject outright.
-std::optional<validation::ChainVerdict> DeniedByList(
-    const x509::CertificateList& chain, const validation::ChainPolicy& policy) {
-  auto listed = [](const std::vector<std::string>& list,
-                   const std::string& digest) {
-    return std::find(list.begin(), list.end(), digest) != list.end();
-  };
-  for (size_t i = 0; i < chain.size(); ++i) {
-    const X509* certificate = chain[i].get();
-    if (listed(policy.denied_fingerprints,
-               validation::CertificateSha256(certificate)) ||
-        listed(policy.denied_spki, validation::SpkiSha256(certificate))) {
-      return Rejection(v1::DENIED, absl::StrCat("certificate_chain[", i, "] (",
-                                                x509::SubjectName(certificate),
-                                                ") is denied by the policy"));
-    }
-  }
-  return std::nullopt;
-}
 
 // RecordVerdict copies a server-certificate verdict into its log record.
 void RecordVerdict(const v1::OnServerCertificateResponse& response,
@@ -257,51 +227,6 @@ absl::Status CertificateBrokerService::DecideClientCertificate(
   return absl::OkStatus();
 }
 
-validation::ChainVerdict CertificateBrokerService::JudgeServerChain(
-    const policy::CompiledRule& rule, const policy::PolicySnapshot& snapshot,
-    const v1::OnServerCertificateRequest& request,
-    const x509::CertificateList& chain, const std::string& server_name,
-    absl::Time now) const {
-  if (rule.deny) {
-    return Rejection(v1::DENIED,
-                     absl::StrCat("rule '", rule.name, "' denies this target"));
-  }
-  bool needs_agent = rule.mode == v1::AGENT || rule.mode == v1::BOTH;
-  if (needs_agent && !request.has_agent_verification()) {
-    return Rejection(
-        v1::AGENT_RESULT_MISSING,
-        absl::StrCat(
-            "rule '", rule.name, "' (mode ", v1::ValidationMode_Name(rule.mode),
-            ") needs the agent's own verification in agent_verification"));
-  }
-  if (needs_agent && !request.agent_verification().accepted()) {
-    return Rejection(v1::AGENT_REJECTED,
-                     absl::StrCat("the agent's own verification failed: ",
-                                  request.agent_verification().detail().empty()
-                                      ? "no detail given"
-                                      : request.agent_verification().detail()));
-  }
-  if (rule.mode == v1::AGENT) {
-    if (auto denied = DeniedByList(chain, rule.chain_policy)) return *denied;
-    validation::ChainVerdict verdict;
-    verdict.reason = v1::ACCEPTED;
-    verdict.detail = absl::StrCat(
-        "rule '", rule.name,
-        "' leaves validation to the agent, whose own check passed");
-    for (const auto& certificate : chain) {
-      verdict.expires =
-          std::min(verdict.expires, x509::NotAfter(certificate.get()));
-    }
-    return verdict;
-  }
-  validation::ServerChainCheck check;
-  check.server_name = server_name;
-  check.now = now;
-  check.ocsp_response = request.ocsp_response();
-  return validation::ValidateServerChain(*rule.trust, chain, check,
-                                         rule.chain_policy, snapshot.crls());
-}
-
 absl::Status CertificateBrokerService::DecideServerCertificate(
     const policy::PolicySnapshot& snapshot,
     const v1::OnServerCertificateRequest& request,
@@ -309,31 +234,11 @@ absl::Status CertificateBrokerService::DecideServerCertificate(
   CB_ASSIGN_OR_RETURN(policy::ResolvedTarget target,
                       policy::ResolveTarget(request.target()));
   decision.target = target.ToString();
-  const size_t count = static_cast<size_t>(request.certificate_chain_size());
-  if (count == 0) {
-    return absl::InvalidArgumentError(
-        "certificate_chain: required (at least the leaf certificate)");
-  }
-  if (count > snapshot.max_chain_length()) {
-    return absl::InvalidArgumentError(
-        absl::StrCat("certificate_chain: ", count,
-                     " certificates, more than the maximum of ",
-                     snapshot.max_chain_length()));
-  }
-  std::string server_name = NormalizeHost(request.server_name());
-  if (!server_name.empty() && !IsDnsName(server_name) &&
-      !IsIpAddress(server_name)) {
-    return absl::InvalidArgumentError(
-        absl::StrCat("server_name: '", request.server_name(),
-                     "' is not a DNS name or IP address"));
-  }
-  if (server_name.empty())
-    server_name = target.sni.empty() ? target.host : target.sni;
-  if (request.ocsp_response().size() > revocation::kMaxOcspResponseBytes) {
-    return absl::InvalidArgumentError(
-        absl::StrCat("ocsp_response: larger than ",
-                     revocation::kMaxOcspResponseBytes, " bytes"));
-  }
+  CB_RETURN_IF_ERROR(
+      CheckChainSize(static_cast<size_t>(request.certificate_chain_size()),
+                     snapshot.max_chain_length(), request.ocsp_response()));
+  CB_ASSIGN_OR_RETURN(std::string server_name,
+                      EffectiveServerName(request.server_name(), target));
 
   decision.id = NewDecisionId();
   response.set_decision_id(decision.id);
@@ -358,15 +263,8 @@ absl::Status CertificateBrokerService::DecideServerCertificate(
       return absl::OkStatus();
     }
   }
-  x509::CertificateList chain;
-  for (size_t i = 0; i < count; ++i) {
-    auto certificate = x509::ParseDerCertificate(request.certificate_chain(i));
-    if (!certificate.ok()) {
-      return absl::InvalidArgumentError(absl::StrCat(
-          "certificate_chain[", i, "]: ", certificate.status().message()));
-    }
-    chain.push_back(std::move(certificate).value());
-  }
+  CB_ASSIGN_OR_RETURN(x509::CertificateList chain,
+                      ParseServerChain(request.certificate_chain()));
   if (rule == nullptr) {
     response.set_accepted(false);
     response.set_reason(v1::NO_MATCHING_RULE);
@@ -376,8 +274,13 @@ absl::Status CertificateBrokerService::DecideServerCertificate(
     RecordVerdict(response, decision);
     return absl::OkStatus();
   }
+  ServerChainInputs inputs{server_name, now,
+                           request.has_agent_verification()
+                               ? &request.agent_verification()
+                               : nullptr,
+                           request.ocsp_response()};
   validation::ChainVerdict verdict =
-      JudgeServerChain(*rule, snapshot, request, chain, server_name, now);
+      JudgeServerChain(*rule, snapshot, chain, inputs);
   response.set_accepted(verdict.accepted());
   response.set_reason(verdict.reason);
   response.set_detail(verdict.detail);

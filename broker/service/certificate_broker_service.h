@@ -68,14 +68,6 @@ class CertificateBrokerService final
                                   Response& response,
                                   Decider<Request, Response> decide);
 
-  // JudgeServerChain applies `rule` (deny, mode, validation) to a parsed
-  // chain.
-  validation::ChainVerdict JudgeServerChain(
-      const policy::CompiledRule& rule, const policy::PolicySnapshot& snapshot,
-      const ::certbroker::v1::OnServerCertificateRequest& request,
-      const x509::CertificateList& chain, const std::string& server_name,
-      absl::Time now) const;
-
   absl::Status DecidePolicy(
       const policy::PolicySnapshot& snapshot,
       const ::certbroker::v1::GetCertificatePolicyRequest& request,

@@ -1,0 +1,134 @@
+// The shared server-certificate decision.
+#include "broker/service/server_decision.h"
+
+#include <algorithm>
+#include <optional>
+
+#include "absl/status/status.h"
+#include "absl/strings/str_cat.h"
+#include "broker/common/host_name.h"
+#include "broker/revocation/ocsp_response.h"
+#include "broker/validation/path_checks.h"
+
+namespace certbroker::service {
+namespace {
+
+namespace v1 = ::certbroker::v1;
+
+// Rejection is a verdict that needs no chain validation.
+validation::ChainVerdict Rejection(v1::Reason reason, std::string detail) {
+  validation::ChainVerdict verdict;
+  verdict.reason = reason;
+  verdict.detail = std::move(detail);
+  verdict.failures.push_back({reason, verdict.detail, false});
+  return verdict;
+}
+
+// DeniedByList finds a certificate the rule's deny lists reject outright.
+std::optional<validation::ChainVerdict> DeniedByList(
+    const x509::CertificateList& chain, const validation::ChainPolicy& policy) {
+  auto listed = [](const std::vector<std::string>& list,
+                   const std::string& digest) {
+    return std::find(list.begin(), list.end(), digest) != list.end();
+  };
+  for (size_t i = 0; i < chain.size(); ++i) {
+    const X509* certificate = chain[i].get();
+    if (listed(policy.denied_fingerprints,
+               validation::CertificateSha256(certificate)) ||
+        listed(policy.denied_spki, validation::SpkiSha256(certificate))) {
+      return Rejection(v1::DENIED, absl::StrCat("certificate_chain[", i, "] (",
+                                                x509::SubjectName(certificate),
+                                                ") is denied by the policy"));
+    }
+  }
+  return std::nullopt;
+}
+
+}  // namespace
+
+absl::Status CheckChainSize(size_t count, uint32_t max_length,
+                            absl::string_view ocsp_response) {
+  if (count == 0) {
+    return absl::InvalidArgumentError(
+        "certificate_chain: required (at least the leaf certificate)");
+  }
+  if (count > max_length) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("certificate_chain: ", count,
+                     " certificates, more than the maximum of ", max_length));
+  }
+  if (ocsp_response.size() > revocation::kMaxOcspResponseBytes) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("ocsp_response: larger than ",
+                     revocation::kMaxOcspResponseBytes, " bytes"));
+  }
+  return absl::OkStatus();
+}
+
+absl::StatusOr<x509::CertificateList> ParseServerChain(
+    const google::protobuf::RepeatedPtrField<std::string>& chain) {
+  x509::CertificateList parsed;
+  for (int i = 0; i < chain.size(); ++i) {
+    auto certificate = x509::ParseDerCertificate(chain[i]);
+    if (!certificate.ok()) {
+      return absl::InvalidArgumentError(absl::StrCat(
+          "certificate_chain[", i, "]: ", certificate.status().message()));
+    }
+    parsed.push_back(std::move(certificate).value());
+  }
+  return parsed;
+}
+
+absl::StatusOr<std::string> EffectiveServerName(
+    absl::string_view requested, const policy::ResolvedTarget& target) {
+  std::string name = NormalizeHost(requested);
+  if (!name.empty() && !IsDnsName(name) && !IsIpAddress(name)) {
+    return absl::InvalidArgumentError(absl::StrCat(
+        "server_name: '", requested, "' is not a DNS name or IP address"));
+  }
+  if (name.empty()) name = target.sni.empty() ? target.host : target.sni;
+  return name;
+}
+
+validation::ChainVerdict JudgeServerChain(
+    const policy::CompiledRule& rule, const policy::PolicySnapshot& snapshot,
+    const x509::CertificateList& chain, const ServerChainInputs& inputs) {
+  if (rule.deny) {
+    return Rejection(v1::DENIED,
+                     absl::StrCat("rule '", rule.name, "' denies this target"));
+  }
+  bool needs_agent = rule.mode == v1::AGENT || rule.mode == v1::BOTH;
+  if (needs_agent && inputs.agent == nullptr) {
+    return Rejection(
+        v1::AGENT_RESULT_MISSING,
+        absl::StrCat(
+            "rule '", rule.name, "' (mode ", v1::ValidationMode_Name(rule.mode),
+            ") needs the agent's own verification in agent_verification"));
+  }
+  if (needs_agent && !inputs.agent->accepted()) {
+    return Rejection(
+        v1::AGENT_REJECTED,
+        absl::StrCat("the agent's own verification failed: ",
+                     inputs.agent->detail().empty() ? "no detail given"
+                                                    : inputs.agent->detail()));
+  }
+  if (rule.mode == v1::AGENT) {
+    if (auto denied = DeniedByList(chain, rule.chain_policy)) return *denied;
+    validation::ChainVerdict verdict;
+    verdict.reason = v1::ACCEPTED;
+    verdict.detail = absl::StrCat(
+        "rule '", rule.name,
+        "' leaves validation to the agent, whose own check passed");
+    for (const auto& certificate : chain) {
+      verdict.expires =
+          std::min(verdict.expires, x509::NotAfter(certificate.get()));
+    }
+    return verdict;
+  }
+  validation::ServerChainCheck check{inputs.server_name, inputs.now,
+                                     inputs.ocsp_response};
+  return validation::ValidateServerChain(*rule.trust, chain, check,
+                                         rule.chain_policy, snapshot.crls());
+}
+
+}  // namespace certbroker::service
