@@ -12,6 +12,7 @@
 #include "broker/common/log.h"
 #include "broker/policy/policy_snapshot.h"
 #include "broker/server/listen_address.h"
+#include "broker/service/certificate_admin_service.h"
 #include "broker/service/certificate_broker_service.h"
 #include "grpcpp/ext/proto_server_reflection_plugin.h"
 #include "grpcpp/grpcpp.h"
@@ -98,6 +99,17 @@ int RunBroker(const BrokerServerOptions& options) {
                              addresses[i].is_unix ? nullptr : &ports[i]);
   }
   builder.RegisterService(&broker);
+  size_t slash = options.config_path.rfind('/');
+  service::CertificateAdminService admin(
+      current, calls,
+      slash == std::string::npos ? "." : options.config_path.substr(0, slash));
+  if (options.enable_simulation) {
+    builder.RegisterService(&admin);
+    LogWarning(
+        "policy simulation (certbroker.v1.CertificateAdmin) is enabled for "
+        "every caller: "
+        "certbrokerd does not authenticate callers yet");
+  }
   std::unique_ptr<grpc::Server> server = builder.BuildAndStart();
   if (server == nullptr) {
     LogError(absl::StrCat("cannot listen on ",

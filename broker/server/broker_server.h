@@ -19,6 +19,10 @@ struct BrokerServerOptions {
   // listener is up (TCP as HOST:PORT with the real port, Unix as unix:PATH).
   std::string ready_file;
   absl::Duration shutdown_grace = absl::Seconds(5);
+  // enable_simulation serves CertificateAdmin's SimulateServerCertificate.
+  // Off by default: until callers are authenticated, anyone who can connect
+  // could use it.
+  bool enable_simulation = false;
 };
 
 // RunBroker serves until SIGTERM or SIGINT and returns the process exit

@@ -20,6 +20,13 @@ ABSL_FLAG(
 ABSL_FLAG(
     std::string, ready_file, "",
     "When set, write the bound addresses (one per line) here once serving.");
+ABSL_FLAG(bool, enable_simulation, false,
+          "Serve certbroker.v1.CertificateAdmin/SimulateServerCertificate "
+          "(evaluate a chain "
+          "against the live or an inline policy at a chosen time). Off by "
+          "default: callers "
+          "are not authenticated yet, so only enable it where every caller is "
+          "an operator.");
 ABSL_FLAG(absl::Duration, shutdown_grace, absl::Seconds(5),
           "How long SIGTERM/SIGINT waits for calls in flight to finish before "
           "cancelling them. New calls get UNAVAILABLE meanwhile.");
@@ -44,6 +51,7 @@ int main(int argc, char** argv) {
   options.listen = absl::GetFlag(FLAGS_listen);
   options.ready_file = absl::GetFlag(FLAGS_ready_file);
   options.shutdown_grace = absl::GetFlag(FLAGS_shutdown_grace);
+  options.enable_simulation = absl::GetFlag(FLAGS_enable_simulation);
   if (options.config_path.empty() || options.listen.empty()) {
     certbroker::LogError("--config and --listen are required (see --help)");
     return 2;

@@ -9,6 +9,7 @@
 #include "broker/common/status_macros.h"
 #include "broker/service/decision_log.h"
 #include "broker/service/server_decision.h"
+#include "broker/service/unary_call.h"
 #include "broker/validation/server_chain_validator.h"
 #include "broker/x509/certificate.h"
 #include "broker/x509/keys.h"
@@ -27,12 +28,6 @@ void RecordVerdict(const v1::OnServerCertificateResponse& response,
   decision.verdict = response.accepted() ? "accept" : "reject";
   decision.reason = v1::Reason_Name(response.reason());
   decision.detail = response.detail();
-}
-
-grpc::Status ToGrpc(const absl::Status& status) {
-  if (status.ok()) return grpc::Status::OK;
-  return grpc::Status(static_cast<grpc::StatusCode>(status.code()),
-                      std::string(status.message()));
 }
 
 void SetDuration(absl::Duration duration, google::protobuf::Duration* out) {
@@ -60,52 +55,36 @@ CertificateBrokerService::CertificateBrokerService(
   cache_ = std::make_unique<VerdictCache>(entries, bytes);
 }
 
-template <typename Request, typename Response>
-grpc::ServerUnaryReactor* CertificateBrokerService::Serve(
-    grpc::CallbackServerContext* context, absl::string_view rpc,
-    const Request& request, Response& response,
-    Decider<Request, Response> decide) {
-  grpc::ServerUnaryReactor* reactor = calls_.StartCall();
-  if (reactor == nullptr) return calls_.RefuseCall(context);
-  Decision decision;
-  absl::Status status =
-      (this->*decide)(*policy_.Get(), request, response, decision);
-  if (!status.ok()) {
-    decision.verdict = absl::StatusCodeToString(status.code());
-    decision.reason = "error";
-    decision.detail = std::string(status.message());
-  }
-  if (decision.id.empty()) decision.id = NewDecisionId();
-  std::string peer = context->peer();
-  LogDecision({rpc, decision.id, peer, decision.target, decision.rule,
-               decision.verdict, decision.reason, decision.detail,
-               decision.cached});
-  reactor->Finish(ToGrpc(status));
-  return reactor;
-}
-
 grpc::ServerUnaryReactor* CertificateBrokerService::GetCertificatePolicy(
     grpc::CallbackServerContext* context,
     const v1::GetCertificatePolicyRequest* request,
     v1::GetCertificatePolicyResponse* response) {
-  return Serve(context, "GetCertificatePolicy", *request, *response,
-               &CertificateBrokerService::DecidePolicy);
+  return ServeUnary(
+      calls_, context, "GetCertificatePolicy", [&](Decision& decision) {
+        return DecidePolicy(*policy_.Get(), *request, *response, decision);
+      });
 }
 
 grpc::ServerUnaryReactor* CertificateBrokerService::GetClientCertificate(
     grpc::CallbackServerContext* context,
     const v1::GetClientCertificateRequest* request,
     v1::GetClientCertificateResponse* response) {
-  return Serve(context, "GetClientCertificate", *request, *response,
-               &CertificateBrokerService::DecideClientCertificate);
+  return ServeUnary(calls_, context, "GetClientCertificate",
+                    [&](Decision& decision) {
+                      return DecideClientCertificate(*policy_.Get(), *request,
+                                                     *response, decision);
+                    });
 }
 
 grpc::ServerUnaryReactor* CertificateBrokerService::OnServerCertificate(
     grpc::CallbackServerContext* context,
     const v1::OnServerCertificateRequest* request,
     v1::OnServerCertificateResponse* response) {
-  return Serve(context, "OnServerCertificate", *request, *response,
-               &CertificateBrokerService::DecideServerCertificate);
+  return ServeUnary(calls_, context, "OnServerCertificate",
+                    [&](Decision& decision) {
+                      return DecideServerCertificate(*policy_.Get(), *request,
+                                                     *response, decision);
+                    });
 }
 
 absl::Status CertificateBrokerService::DecidePolicy(

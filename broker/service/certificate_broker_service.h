@@ -11,6 +11,7 @@
 #include "absl/time/time.h"
 #include "broker/policy/policy_snapshot.h"
 #include "broker/service/call_tracker.h"
+#include "broker/service/decision_log.h"
 #include "broker/service/verdict_cache.h"
 #include "broker/validation/server_chain_validator.h"
 #include "certbroker/v1/broker.grpc.pb.h"
@@ -19,18 +20,6 @@ namespace certbroker::service {
 
 // Clock returns the current time; tests substitute a fixed one.
 using Clock = std::function<absl::Time()>;
-
-// Decision is what a handler decided, for its log line.
-struct Decision {
-  std::string id;      // The decision id; made up when a handler sets none.
-  std::string target;  // ResolvedTarget::ToString(), once resolved.
-  std::string rule;    // The matched rule's name, once matched.
-  std::string
-      verdict;  // "accept", "reject", "answer", "give", or an error code.
-  std::string reason;
-  std::string detail;
-  bool cached = false;  // Answered from the verdict cache.
-};
 
 class CertificateBrokerService final
     : public ::certbroker::v1::CertificateBroker::CallbackService {
@@ -55,19 +44,6 @@ class CertificateBrokerService final
       ::certbroker::v1::OnServerCertificateResponse* response) override;
 
  private:
-  template <typename Request, typename Response>
-  using Decider = absl::Status (CertificateBrokerService::*)(
-      const policy::PolicySnapshot&, const Request&, Response&,
-      Decision&) const;
-
-  // Serve runs one unary call: counts it, decides against the current
-  // snapshot, logs the decision, and finishes the call.
-  template <typename Request, typename Response>
-  grpc::ServerUnaryReactor* Serve(grpc::CallbackServerContext* context,
-                                  absl::string_view rpc, const Request& request,
-                                  Response& response,
-                                  Decider<Request, Response> decide);
-
   absl::Status DecidePolicy(
       const policy::PolicySnapshot& snapshot,
       const ::certbroker::v1::GetCertificatePolicyRequest& request,

@@ -17,16 +17,16 @@ std::string NewDecisionId() {
       absl::string_view(reinterpret_cast<const char*>(bytes), sizeof(bytes)));
 }
 
-void LogDecision(const DecisionRecord& record) {
+void LogDecision(absl::string_view rpc, absl::string_view peer,
+                 const Decision& decision) {
   std::string line = absl::StrCat(
-      "decision rpc=", record.rpc, " id=", LogValue(record.decision_id),
-      " peer=", LogValue(record.peer), " target=", LogValue(record.target),
-      " rule=", LogValue(record.rule), " verdict=", record.verdict,
-      " reason=", LogValue(record.reason));
-  if (record.cached) absl::StrAppend(&line, " cached=true");
-  if (!record.detail.empty()) {
-    absl::StrAppend(&line, " detail=", LogValue(record.detail));
-  }
+      "decision rpc=", rpc, " id=", LogValue(decision.id),
+      " peer=", LogValue(peer), " target=", LogValue(decision.target),
+      " rule=", LogValue(decision.rule), " verdict=", decision.verdict,
+      " reason=", LogValue(decision.reason));
+  if (decision.cached) absl::StrAppend(&line, " cached=true");
+  if (!decision.detail.empty())
+    absl::StrAppend(&line, " detail=", LogValue(decision.detail));
   LogInfo(line);
 }
 

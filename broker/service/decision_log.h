@@ -12,21 +12,22 @@ namespace certbroker::service {
 // NewDecisionId returns 128 random bits as 32 lowercase hex digits.
 std::string NewDecisionId();
 
-// DecisionRecord is what one decision line says.
-struct DecisionRecord {
-  absl::string_view rpc;
-  absl::string_view decision_id;
-  absl::string_view peer;
-  absl::string_view target;
-  absl::string_view rule;
-  absl::string_view verdict;  // "accept", "reject", or a gRPC code name.
-  absl::string_view reason;
-  absl::string_view detail;
-  bool cached = false;
+// Decision is what a handler decided, for its log line.
+struct Decision {
+  std::string id;      // The decision id; made up when a handler sets none.
+  std::string target;  // ResolvedTarget::ToString(), once resolved.
+  std::string rule;    // The matched rule's name, once matched.
+  std::string
+      verdict;  // "accept", "reject", "answer", "give", or an error code.
+  std::string reason;
+  std::string detail;
+  bool cached = false;  // Answered from the verdict cache.
 };
 
-// LogDecision writes `record` as one INFO line starting with "decision".
-void LogDecision(const DecisionRecord& record);
+// LogDecision writes `decision` of call `rpc` from `peer` as one INFO line
+// starting with "decision".
+void LogDecision(absl::string_view rpc, absl::string_view peer,
+                 const Decision& decision);
 
 }  // namespace certbroker::service
 

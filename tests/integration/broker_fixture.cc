@@ -181,7 +181,7 @@ void BrokerFixture::SetUpTestSuite() {
   pki_->Write(*dir_);
   std::string config = dir_->Write("config.yaml", BrokerConfigFor(*pki_));
   auto broker = BrokerProcess::Start(
-      {"--config=" + config,
+      {"--config=" + config, "--enable_simulation",
        "--listen=127.0.0.1:0,unix:" + dir_->Path("broker.sock")},
       dir_->path());
   ASSERT_TRUE(broker.ok()) << broker.status();

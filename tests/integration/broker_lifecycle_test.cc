@@ -8,6 +8,7 @@
 
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_replace.h"
+#include "certbroker/v1/admin.grpc.pb.h"
 #include "gmock/gmock.h"
 #include "tests/integration/broker_fixture.h"
 #include "tests/support/grpc_probes.h"
@@ -87,6 +88,22 @@ TEST_F(BrokerLifecycleTest, StopsWithoutWaitingForIdleClientConnections) {
   EXPECT_EQ(broker->Stop(absl::Seconds(20)), 0) << broker->Log();
   EXPECT_THAT(broker->Log(),
               ::testing::Not(HasSubstr("still running after the grace")));
+}
+
+TEST_F(BrokerLifecycleTest, SimulationIsOffUnlessEnabled) {
+  auto broker = StartBroker();
+  ASSERT_NE(broker, nullptr);
+  auto admin = v1::CertificateAdmin::NewStub(grpc::CreateChannel(
+      broker->addresses()[0], grpc::InsecureChannelCredentials()));
+  v1::SimulateServerCertificateRequest request;
+  request.mutable_target()->set_host("api.example.test");
+  request.add_certificate_chain(pki_.server.Der());
+  v1::SimulateServerCertificateResponse response;
+  grpc::Status status =
+      admin->SimulateServerCertificate(Context().get(), request, &response);
+  EXPECT_EQ(status.error_code(), grpc::StatusCode::UNIMPLEMENTED);
+  EXPECT_EQ(broker->Stop(), 0);
+  EXPECT_THAT(broker->Log(), ::testing::Not(HasSubstr("policy simulation")));
 }
 
 TEST_F(BrokerLifecycleTest, SigintAlsoStopsGracefully) {

@@ -1,0 +1,26 @@
+// ServeUnary: the life of one unary call of the broker's services. The call
+// is counted (and refused while the broker drains for shutdown), decided,
+// logged as one decision line, and finished with the decision's status,
+// which keeps its absl code as the gRPC code.
+#ifndef CERTBROKER_BROKER_SERVICE_UNARY_CALL_H_
+#define CERTBROKER_BROKER_SERVICE_UNARY_CALL_H_
+
+#include <functional>
+
+#include "absl/status/status.h"
+#include "absl/strings/string_view.h"
+#include "broker/service/call_tracker.h"
+#include "broker/service/decision_log.h"
+#include "grpcpp/grpcpp.h"
+
+namespace certbroker::service {
+
+// ServeUnary runs `decide` for the call of `rpc` behind `context`.
+grpc::ServerUnaryReactor* ServeUnary(
+    CallTracker& calls, grpc::CallbackServerContext* context,
+    absl::string_view rpc,
+    const std::function<absl::Status(Decision&)>& decide);
+
+}  // namespace certbroker::service
+
+#endif  // CERTBROKER_BROKER_SERVICE_UNARY_CALL_H_
