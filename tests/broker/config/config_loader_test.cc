@@ -58,6 +58,45 @@ TEST(ConfigLoaderTest, ParsesCompleteConfig) {
   EXPECT_EQ(config->default_cache_ttl().seconds(), 120);
 }
 
+TEST(ConfigLoaderTest, AcceptsEveryServerValidationSetting) {
+  auto config = ParseConfig(
+      "trust_bundles: [{name: roots, pem: x}]\n"
+      "crls: [{name: corp, file: corp.crl}]\n"
+      "deny:\n"
+      "  spki_pins: ['sha256/47DEQpj8HBSa+/TImW+5JCeuQeRkm5NMpJWZG3hSuFU=']\n"
+      "  certificate_fingerprints:\n"
+      "    - "
+      "'E3:B0:C4:42:98:FC:1C:14:9A:FB:F4:C8:99:6F:B9:24:27:AE:41:E4:64:9B:93:"
+      "4C:A4:95:99:1B:"
+      "78:52:B8:55'\n"
+      "verdict_cache: {max_entries: 1000, max_bytes: 1048576}\n"
+      "rules:\n"
+      "  - name: strict\n"
+      "    match: {hosts: [a.example]}\n"
+      "    server_validation:\n"
+      "      trust_bundles: [roots]\n"
+      "      max_depth: 4\n"
+      "      clock_skew: 30s\n"
+      "      allow_common_name_fallback: true\n"
+      "      key_strength: {min_rsa_bits: 3072, allowed_curves: [P-384], "
+      "allow_sha1_signatures: false}\n"
+      "      spki_pins: "
+      "['sha256/47DEQpj8HBSa+/TImW+5JCeuQeRkm5NMpJWZG3hSuFU=']\n"
+      "      revocation: {mode: HARD_FAIL}\n"
+      "      allowed_errors: [HOSTNAME_MISMATCH, EXPIRED]\n"
+      "  - {name: blocked, match: {hosts: ['*.bad.example']}, action: DENY}\n",
+      "full.yaml");
+  ASSERT_TRUE(config.ok()) << config.status();
+  const auto& validation = config->rules(0).server_validation();
+  EXPECT_EQ(validation.max_depth(), 4u);
+  EXPECT_EQ(validation.clock_skew().seconds(), 30);
+  EXPECT_EQ(validation.revocation().mode(), v1::Revocation::HARD_FAIL);
+  ASSERT_EQ(validation.allowed_errors_size(), 2);
+  EXPECT_EQ(validation.allowed_errors(0), ::certbroker::v1::HOSTNAME_MISMATCH);
+  EXPECT_EQ(config->rules(1).action(), v1::Rule::DENY);
+  EXPECT_EQ(config->verdict_cache().max_entries(), 1000u);
+}
+
 TEST(ConfigLoaderTest, AppliesDefaultLimits) {
   auto config = ParseConfig("{}", "empty.yaml");
   ASSERT_TRUE(config.ok()) << config.status();
@@ -157,6 +196,61 @@ INSTANTIATE_TEST_SUITE_P(
                   "rules[0].cache_ttl: must be at most 86400s"},
         BadConfig{"limits: {max_chain_length: 101}",
                   "limits.max_chain_length: must be at most 100"},
+        BadConfig{
+            "rules: [{name: r, match: {hosts: [a.example]}, "
+            "server_validation: {mode: AGENT, max_depth: 1}}]",
+            "rules[0].server_validation.max_depth: must be between 2 and 20"},
+        BadConfig{
+            "rules: [{name: r, match: {hosts: [a.example]}, "
+            "server_validation: {mode: AGENT, clock_skew: 90000s}}]",
+            "rules[0].server_validation.clock_skew: must be at most 86400s"},
+        BadConfig{"rules: [{name: r, match: {hosts: [a.example]}, "
+                  "server_validation: {mode: AGENT, key_strength: "
+                  "{min_rsa_bits: 512}}}]",
+                  "rules[0].server_validation.key_strength.min_rsa_bits: must "
+                  "be between 1024"},
+        BadConfig{"rules: [{name: r, match: {hosts: [a.example]}, "
+                  "server_validation: {mode: AGENT, key_strength: "
+                  "{allowed_curves: [P-256, "
+                  "secp256k1]}}}]",
+                  "rules[0].server_validation.key_strength.allowed_curves[1]: "
+                  "'secp256k1' is "
+                  "not one of P-224, P-256, P-384, P-521"},
+        BadConfig{
+            "rules: [{name: r, match: {hosts: [a.example]}, "
+            "server_validation: {mode: AGENT, spki_pins: ['sha1/AAAA']}}]",
+            "rules[0].server_validation.spki_pins[0]: 'sha1/AAAA' is not a "
+            "pin"},
+        BadConfig{
+            "rules: [{name: r, match: {hosts: [a.example]}, "
+            "server_validation: {mode: AGENT, spki_pins: ['sha256/AAAA']}}]",
+            "the base64 after sha256/ must encode 32 bytes"},
+        BadConfig{"rules: [{name: r, match: {hosts: [a.example]}, "
+                  "server_validation: {mode: AGENT, allowed_errors: "
+                  "[NOT_A_REASON]}}]",
+                  "rules[0].server_validation.allowed_errors[0]: "
+                  "'NOT_A_REASON' is not one of"},
+        BadConfig{
+            "rules: [{name: r, match: {hosts: [a.example]}, "
+            "server_validation: {mode: AGENT, revocation: {mode: SOMETIMES}}}]",
+            "rules[0].server_validation.revocation.mode: 'SOMETIMES' is not "
+            "one of "
+            "SOFT_FAIL, OFF, HARD_FAIL"},
+        BadConfig{
+            "certificates: [{id: c, chain_pem_file: c, key_pem_file: k}]\n"
+            "rules: [{name: r, match: {hosts: [a.example]}, action: DENY, "
+            "client_certificate: c}]",
+            "rules[0].client_certificate: a DENY rule gives no client "
+            "certificate"},
+        BadConfig{"crls: [{name: c}]",
+                  "crls[0]: one of file or pem is required"},
+        BadConfig{"crls: [{name: c, file: a}, {name: c, file: b}]",
+                  "crls[1].name: 'c' is used twice"},
+        BadConfig{"deny: {spki_pins: [nope]}",
+                  "deny.spki_pins[0]: 'nope' is not a pin"},
+        BadConfig{"deny: {certificate_fingerprints: ['AB:CD']}",
+                  "deny.certificate_fingerprints[0]: 'AB:CD' is not a SHA-256 "
+                  "fingerprint"},
         BadConfig{
             "limits: {max_message_bytes: 100}",
             "limits.max_message_bytes: must be between 4096 and 67108864"}));

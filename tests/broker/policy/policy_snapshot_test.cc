@@ -141,6 +141,43 @@ INSTANTIATE_TEST_SUITE_P(
             "pki/server.pem", "pki/client.pem", "pki/client.key",
             "pki/server.pem: certificate 1 (CN=s) is not a self-signed root"}));
 
+TEST_F(PolicySnapshotTest, RefusesAllowedErrorsThatCanNeverBeTolerated) {
+  auto snapshot = Load(
+      "trust_bundles: [{name: roots, pem_file: pki/ca.pem}]\n"
+      "rules:\n"
+      "  - name: r\n"
+      "    match: {hosts: [x.example]}\n"
+      "    server_validation: {trust_bundles: [roots], allowed_errors: "
+      "[EXPIRED, REVOKED]}\n");
+  ASSERT_FALSE(snapshot.ok());
+  EXPECT_THAT(
+      std::string(snapshot.status().message()),
+      HasSubstr("config.yaml: rules[0].server_validation.allowed_errors[1]: "
+                "REVOKED can "
+                "never be tolerated"));
+}
+
+TEST_F(PolicySnapshotTest, LoadsCrlsAndRefusesBadOnes) {
+  auto root = devpki::Issue(devpki::RootSpec("CRL Issuer"), nullptr);
+  ASSERT_TRUE(root.ok());
+  auto crl = devpki::IssueCrl(devpki::CrlSpec(), *root);
+  ASSERT_TRUE(crl.ok());
+  dir_.Write("pki/good.crl", devpki::CrlToPem(crl->get()));
+  auto snapshot = Load("crls: [{name: good, file: pki/good.crl}]\n");
+  ASSERT_TRUE(snapshot.ok()) << snapshot.status();
+  EXPECT_EQ((*snapshot)->crls().size(), 1u);
+  dir_.Write("pki/bad.crl",
+             "-----BEGIN X509 CRL-----\nAAAA\n-----END X509 CRL-----\n");
+  auto bad = Load("crls: [{name: bad, file: pki/bad.crl}]\n");
+  ASSERT_FALSE(bad.ok());
+  EXPECT_THAT(std::string(bad.status().message()),
+              HasSubstr("crls[0] (bad): " + dir_.Path("pki/bad.crl") +
+                        ": CRL 1: not a DER CRL"));
+  auto missing = Load("crls: [{name: gone, file: pki/gone.crl}]\n");
+  EXPECT_THAT(std::string(missing.status().message()),
+              HasSubstr("crls[0] (gone).file: cannot open"));
+}
+
 TEST_F(PolicySnapshotTest, RefusesEquallySpecificRules) {
   auto snapshot = Load(
       "trust_bundles: [{name: roots, pem_file: pki/ca.pem}]\n"
