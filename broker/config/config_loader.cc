@@ -185,6 +185,21 @@ absl::Status ValidateRule(const BrokerConfig& config, absl::string_view source,
                      absl::StrCat("'", scheme, "' is not a URL scheme"));
     }
   }
+  for (int i = 0; i < rule.match().agents_size(); ++i) {
+    const std::string& agent = rule.match().agents(i);
+    size_t star = agent.find('*');
+    bool ok = !agent.empty() &&
+              agent.find_first_of(" \t\r\n") == std::string::npos &&
+              (star == std::string::npos || star == agent.size() - 1);
+    if (!ok) {
+      return Problem(
+          source, absl::StrCat(path, ".match.agents[", i, "]"),
+          absl::StrCat(
+              "'", agent,
+              "' is not an agent selector: an identity, a prefix ending in "
+              "'*', or '*'"));
+    }
+  }
   if (!rule.client_certificate().empty() &&
       certificates.count(rule.client_certificate()) == 0) {
     return Problem(source, path + ".client_certificate",

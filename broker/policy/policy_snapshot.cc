@@ -194,6 +194,8 @@ absl::StatusOr<std::shared_ptr<const PolicySnapshot>> CompilePolicy(
     }
     compiled.ports.assign(rule.match().ports().begin(),
                           rule.match().ports().end());
+    compiled.agents.assign(rule.match().agents().begin(),
+                           rule.match().agents().end());
     for (const std::string& scheme : rule.match().schemes()) {
       compiled.schemes.push_back(absl::AsciiStrToLower(scheme));
     }

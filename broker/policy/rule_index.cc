@@ -11,9 +11,38 @@
 namespace certbroker::policy {
 namespace {
 
-// Specificity within one host pattern: naming ports outranks naming schemes.
+// Specificity within one host pattern: naming agents outranks naming ports,
+// which outranks naming schemes.
 int Specificity(const CompiledRule& rule) {
-  return (rule.ports.empty() ? 0 : 2) + (rule.schemes.empty() ? 0 : 1);
+  return (rule.agents.empty() ? 0 : 4) + (rule.ports.empty() ? 0 : 2) +
+         (rule.schemes.empty() ? 0 : 1);
+}
+
+// SelectorMatches: an exact identity, or a prefix selector ending in '*'.
+bool SelectorMatches(const std::string& selector, const std::string& identity) {
+  if (!selector.empty() && selector.back() == '*') {
+    return absl::StartsWith(
+        identity, absl::string_view(selector).substr(0, selector.size() - 1));
+  }
+  return selector == identity;
+}
+
+// SelectorsOverlap is true when some identity could match a selector of
+// each list.
+bool SelectorsOverlap(const std::vector<std::string>& a,
+                      const std::vector<std::string>& b) {
+  if (a.empty() || b.empty()) return true;
+  auto base = [](const std::string& selector) {
+    return selector.back() == '*' ? selector.substr(0, selector.size() - 1)
+                                  : selector;
+  };
+  for (const std::string& x : a) {
+    for (const std::string& y : b) {
+      if (SelectorMatches(x, base(y)) || SelectorMatches(y, base(x)))
+        return true;
+    }
+  }
+  return false;
 }
 
 template <typename T>
@@ -32,7 +61,8 @@ absl::Status CheckTies(const std::string& pattern,
       const CompiledRule& a = *bucket[i];
       const CompiledRule& b = *bucket[j];
       if (Specificity(a) == Specificity(b) && Overlap(a.ports, b.ports) &&
-          Overlap(a.schemes, b.schemes)) {
+          Overlap(a.schemes, b.schemes) &&
+          SelectorsOverlap(a.agents, b.agents)) {
         return absl::InvalidArgumentError(absl::StrCat(
             "rules '", a.name, "' and '", b.name,
             "' are equally specific for host '", pattern, "' (ports ",
@@ -50,6 +80,14 @@ absl::Status CheckTies(const std::string& pattern,
 }  // namespace
 
 bool CompiledRule::Matches(const ResolvedTarget& target) const {
+  if (!agents.empty() &&
+      (target.agent.empty() || std::none_of(agents.begin(), agents.end(),
+                                            [&](const std::string& selector) {
+                                              return SelectorMatches(
+                                                  selector, target.agent);
+                                            }))) {
+    return false;
+  }
   if (!ports.empty() &&
       std::find(ports.begin(), ports.end(), target.port) == ports.end()) {
     return false;

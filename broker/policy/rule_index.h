@@ -29,6 +29,7 @@ struct CompiledRule {
   std::vector<std::string> hosts;    // Normalized patterns.
   std::vector<uint32_t> ports;       // Empty: any.
   std::vector<std::string> schemes;  // Lowercase; empty: any.
+  std::vector<std::string> agents;   // Identity selectors; empty: any caller.
   std::shared_ptr<const ClientCertificate> client_certificate;  // May be null.
   ::certbroker::v1::ValidationMode mode = ::certbroker::v1::BROKER;
   std::shared_ptr<const validation::TrustStore>
@@ -37,7 +38,8 @@ struct CompiledRule {
   bool deny = false;  // A DENY rule: every chain rejected, no certificate.
   absl::Duration cache_ttl;
 
-  // Matches is true when the rule's ports and schemes admit `target`.
+  // Matches is true when the rule's ports, schemes and agents admit
+  // `target`.
   bool Matches(const ResolvedTarget& target) const;
 };
 

@@ -19,6 +19,9 @@ struct ResolvedTarget {
   uint32_t port = 0;   // 1-65535.
   std::string sni;     // Normalized; empty when not given.
   bool host_is_ip = false;
+  // agent is the caller's authenticated identity; empty until callers are
+  // authenticated. Rules naming agents match only a caller they select.
+  std::string agent;
 
   // ToString renders "scheme://host:port" for logs.
   std::string ToString() const;

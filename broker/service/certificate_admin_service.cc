@@ -84,6 +84,7 @@ absl::Status CertificateAdminService::Simulate(
   CB_ASSIGN_OR_RETURN(policy::ResolvedTarget target,
                       policy::ResolveTarget(request.target()));
   decision.target = target.ToString();
+  target.agent = decision.agent;
   CB_RETURN_IF_ERROR(
       CheckChainSize(static_cast<size_t>(request.certificate_chain_size()),
                      snapshot->max_chain_length(), request.ocsp_response()));

@@ -94,6 +94,7 @@ absl::Status CertificateBrokerService::DecidePolicy(
   CB_ASSIGN_OR_RETURN(policy::ResolvedTarget target,
                       policy::ResolveTarget(request.target()));
   decision.target = target.ToString();
+  target.agent = decision.agent;
   response.set_policy_version(snapshot.version());
   const policy::CompiledRule* rule = snapshot.FindRule(target);
   if (rule == nullptr) {
@@ -134,6 +135,7 @@ absl::Status CertificateBrokerService::DecideClientCertificate(
   CB_ASSIGN_OR_RETURN(policy::ResolvedTarget target,
                       policy::ResolveTarget(request.target()));
   decision.target = target.ToString();
+  target.agent = decision.agent;
   if (static_cast<size_t>(request.acceptable_issuers_size()) >
       kMaxAcceptableIssuers) {
     return absl::InvalidArgumentError(absl::StrCat(
@@ -213,6 +215,7 @@ absl::Status CertificateBrokerService::DecideServerCertificate(
   CB_ASSIGN_OR_RETURN(policy::ResolvedTarget target,
                       policy::ResolveTarget(request.target()));
   decision.target = target.ToString();
+  target.agent = decision.agent;
   CB_RETURN_IF_ERROR(
       CheckChainSize(static_cast<size_t>(request.certificate_chain_size()),
                      snapshot.max_chain_length(), request.ocsp_response()));

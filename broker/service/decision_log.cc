@@ -21,9 +21,9 @@ void LogDecision(absl::string_view rpc, absl::string_view peer,
                  const Decision& decision) {
   std::string line = absl::StrCat(
       "decision rpc=", rpc, " id=", LogValue(decision.id),
-      " peer=", LogValue(peer), " target=", LogValue(decision.target),
-      " rule=", LogValue(decision.rule), " verdict=", decision.verdict,
-      " reason=", LogValue(decision.reason));
+      " peer=", LogValue(peer), " agent=", LogValue(decision.agent),
+      " target=", LogValue(decision.target), " rule=", LogValue(decision.rule),
+      " verdict=", decision.verdict, " reason=", LogValue(decision.reason));
   if (decision.cached) absl::StrAppend(&line, " cached=true");
   if (!decision.detail.empty())
     absl::StrAppend(&line, " detail=", LogValue(decision.detail));

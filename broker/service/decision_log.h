@@ -15,6 +15,7 @@ std::string NewDecisionId();
 // Decision is what a handler decided, for its log line.
 struct Decision {
   std::string id;      // The decision id; made up when a handler sets none.
+  std::string agent;   // The caller\'s identity; empty until authenticated.
   std::string target;  // ResolvedTarget::ToString(), once resolved.
   std::string rule;    // The matched rule's name, once matched.
   std::string

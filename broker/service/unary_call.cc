@@ -5,6 +5,13 @@
 
 namespace certbroker::service {
 
+std::string CallerIdentity(const grpc::CallbackServerContext& context) {
+  // certbrokerd does not authenticate callers yet (no mTLS identity, no
+  // SO_PEERCRED mapping), so no caller has an identity and rules naming
+  // agents match nobody: fail closed. The security issue fills this in.
+  return std::string();
+}
+
 grpc::ServerUnaryReactor* ServeUnary(
     CallTracker& calls, grpc::CallbackServerContext* context,
     absl::string_view rpc,
@@ -12,6 +19,7 @@ grpc::ServerUnaryReactor* ServeUnary(
   grpc::ServerUnaryReactor* reactor = calls.StartCall();
   if (reactor == nullptr) return calls.RefuseCall(context);
   Decision decision;
+  decision.agent = CallerIdentity(*context);
   absl::Status status = decide(decision);
   if (!status.ok()) {
     decision.verdict = absl::StatusCodeToString(status.code());

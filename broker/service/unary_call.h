@@ -15,7 +15,12 @@
 
 namespace certbroker::service {
 
-// ServeUnary runs `decide` for the call of `rpc` behind `context`.
+// CallerIdentity is the authenticated identity of the caller behind
+// `context`, or empty when it has none.
+std::string CallerIdentity(const grpc::CallbackServerContext& context);
+
+// ServeUnary runs `decide` for the call of `rpc` behind `context`, with
+// Decision::agent already set to the caller's identity.
 grpc::ServerUnaryReactor* ServeUnary(
     CallTracker& calls, grpc::CallbackServerContext* context,
     absl::string_view rpc,

@@ -242,6 +242,11 @@ INSTANTIATE_TEST_SUITE_P(
             "client_certificate: c}]",
             "rules[0].client_certificate: a DENY rule gives no client "
             "certificate"},
+        BadConfig{"rules: [{name: r, match: {hosts: [a.example], agents: "
+                  "['spiffe://x/*/y']}, "
+                  "server_validation: {mode: AGENT}}]",
+                  "rules[0].match.agents[0]: 'spiffe://x/*/y' is not an agent "
+                  "selector"},
         BadConfig{"crls: [{name: c}]",
                   "crls[0]: one of file or pem is required"},
         BadConfig{"crls: [{name: c, file: a}, {name: c, file: b}]",

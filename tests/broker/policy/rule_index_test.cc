@@ -12,12 +12,14 @@ using ::testing::HasSubstr;
 
 CompiledRule Rule(std::string name, std::vector<std::string> hosts,
                   std::vector<uint32_t> ports = {},
-                  std::vector<std::string> schemes = {}) {
+                  std::vector<std::string> schemes = {},
+                  std::vector<std::string> agents = {}) {
   CompiledRule rule;
   rule.name = std::move(name);
   rule.hosts = std::move(hosts);
   rule.ports = std::move(ports);
   rule.schemes = std::move(schemes);
+  rule.agents = std::move(agents);
   return rule;
 }
 
@@ -131,6 +133,57 @@ TEST(RuleIndexTest, AllowsDisjointPortsOnOneHost) {
   ASSERT_TRUE(index.ok()) << index.status();
   EXPECT_EQ(FoundName(*index, Target("a.example", 8443)), "admin");
   EXPECT_EQ(FoundName(*index, Target("a.example", 80)), "<none>");
+}
+
+ResolvedTarget AgentTarget(std::string host, std::string agent) {
+  ResolvedTarget target = Target(std::move(host));
+  target.agent = std::move(agent);
+  return target;
+}
+
+TEST(RuleIndexTest, AgentSelectorsOutrankPortsAndMatchOnlyTheirCallers) {
+  std::vector<CompiledRule> rules = {
+      Rule("everyone", {"api.example"}, {443}),
+      Rule("payments", {"api.example"}, {}, {},
+           {"spiffe://corp.example/ns/payments/*"}),
+      Rule("one-pod", {"api.example"}, {}, {},
+           {"spiffe://corp.example/ns/payments/sa/batch",
+            "spiffe://corp.example/ns/ops/sa/x"}),
+  };
+  // "payments" and "one-pod" overlap (the pod is under the prefix) and are
+  // equally specific: refused.
+  auto tied = RuleIndex::Build(rules);
+  ASSERT_FALSE(tied.ok());
+  EXPECT_THAT(std::string(tied.status().message()),
+              HasSubstr("rules 'payments' and 'one-pod' are equally specific"));
+  rules.pop_back();
+  auto index = RuleIndex::Build(rules);
+  ASSERT_TRUE(index.ok()) << index.status();
+  EXPECT_EQ(FoundName(*index,
+                      AgentTarget("api.example",
+                                  "spiffe://corp.example/ns/payments/sa/web")),
+            "payments");
+  EXPECT_EQ(
+      FoundName(*index, AgentTarget("api.example",
+                                    "spiffe://corp.example/ns/other/sa/web")),
+      "everyone");
+  // No identity (callers are not authenticated yet): agent rules never match.
+  EXPECT_EQ(FoundName(*index, Target("api.example")), "everyone");
+}
+
+TEST(RuleIndexTest, DisjointAgentSelectorsMayShareAHost) {
+  std::vector<CompiledRule> rules = {
+      Rule("a", {"api.example"}, {}, {}, {"spiffe://corp.example/ns/a/*"}),
+      Rule("b", {"api.example"}, {}, {}, {"spiffe://corp.example/ns/b/*"}),
+  };
+  auto index = RuleIndex::Build(rules);
+  ASSERT_TRUE(index.ok()) << index.status();
+  EXPECT_EQ(FoundName(*index, AgentTarget("api.example",
+                                          "spiffe://corp.example/ns/b/sa/1")),
+            "b");
+  EXPECT_EQ(FoundName(*index, AgentTarget("api.example",
+                                          "spiffe://corp.example/ns/c/sa/1")),
+            "<none>");
 }
 
 }  // namespace
