@@ -177,6 +177,22 @@ absl::StatusOr<Issued> Issue(const CertificateSpec& spec,
     if (!added.ok()) return added;
   }
 
+  if (spec.unknown_critical_extension) {
+    bssl::UniquePtr<ASN1_OBJECT> oid(
+        OBJ_txt2obj("1.3.6.1.4.1.57264.99", /*dont_search_names=*/1));
+    bssl::UniquePtr<ASN1_OCTET_STRING> value(ASN1_OCTET_STRING_new());
+    static const uint8_t kNull[] = {0x05, 0x00};
+    bssl::UniquePtr<X509_EXTENSION> extension;
+    if (oid != nullptr && value != nullptr &&
+        ASN1_OCTET_STRING_set(value.get(), kNull, sizeof(kNull))) {
+      extension.reset(X509_EXTENSION_create_by_OBJ(nullptr, oid.get(),
+                                                   /*crit=*/1, value.get()));
+    }
+    if (extension == nullptr ||
+        !X509_add_ext(certificate, extension.get(), -1)) {
+      return Failure("adding an unknown critical extension");
+    }
+  }
   EVP_PKEY* signing_key = issuer ? issuer->key.get() : issued.key.get();
   const EVP_MD* digest =
       spec.digest == Digest::kSha1 ? EVP_sha1() : EVP_sha256();

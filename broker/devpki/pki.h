@@ -49,6 +49,9 @@ struct CertificateSpec {
   // "IP:10.0.0.0/255.0.0.0".
   std::vector<std::string> permitted_names;
   std::vector<std::string> excluded_names;
+  // unknown_critical_extension adds a critical extension no verifier
+  // understands (OID 1.3.6.1.4.1.57264.99), which must fail verification.
+  bool unknown_critical_extension = false;
 };
 
 // Issued is a certificate with its private key.

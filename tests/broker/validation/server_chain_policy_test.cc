@@ -304,5 +304,39 @@ TEST_F(ChainPolicyTest, EmptyServerNameSkipsTheNameCheck) {
   EXPECT_EQ(Validate(leaf, ChainPolicy(), "").reason, Reason::ACCEPTED);
 }
 
+TEST_F(ChainPolicyTest, TamperedSignatureIsBadSignature) {
+  Issued leaf = Leaf(ServerSpec());
+  std::string der = leaf.Der();
+  der[der.size() - 3] ^= 0x01;  // Inside the signature value.
+  auto tampered = x509::ParseDerCertificate(der);
+  ASSERT_TRUE(tampered.ok()) << tampered.status();
+  x509::CertificateList chain;
+  chain.push_back(std::move(tampered).value());
+  chain.push_back(bssl::UpRef(intermediate_.certificate));
+  ChainVerdict verdict = ValidateServerChain(
+      *trust_, chain, {"api.example.com", absl::Now()}, ChainPolicy());
+  EXPECT_EQ(verdict.reason, Reason::BAD_SIGNATURE) << verdict.detail;
+  EXPECT_THAT(verdict.detail, HasSubstr("certificate_chain[0]"));
+  EXPECT_EQ(Validate(leaf, ChainPolicy()).reason,
+            Reason::ACCEPTED);  // Untampered.
+}
+
+TEST_F(ChainPolicyTest, EmptyChainIsMalformed) {
+  ChainVerdict verdict = ValidateServerChain(
+      *trust_, {}, {"api.example.com", absl::Now()}, ChainPolicy());
+  EXPECT_EQ(verdict.reason, Reason::MALFORMED_CHAIN);
+  EXPECT_EQ(verdict.detail, "the chain is empty");
+}
+
+TEST_F(ChainPolicyTest, UnknownCriticalExtensionFailsVerification) {
+  auto spec = ServerSpec();
+  spec.unknown_critical_extension = true;
+  ChainVerdict verdict = Validate(Leaf(spec), ChainPolicy());
+  EXPECT_EQ(verdict.reason, Reason::VERIFICATION_FAILED) << verdict.detail;
+  EXPECT_THAT(verdict.detail, HasSubstr("unhandled critical extension"));
+  spec.unknown_critical_extension = false;
+  EXPECT_EQ(Validate(Leaf(spec), ChainPolicy()).reason, Reason::ACCEPTED);
+}
+
 }  // namespace
 }  // namespace certbroker::validation
