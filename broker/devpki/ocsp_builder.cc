@@ -8,6 +8,7 @@
 
 #include "absl/status/status.h"
 #include "absl/strings/str_cat.h"
+#include "broker/revocation/ocsp_responder.h"
 #include "broker/x509/certificate.h"
 
 namespace certbroker::devpki {
@@ -22,21 +23,8 @@ const uint8_t* Bytes(absl::string_view data) {
   return reinterpret_cast<const uint8_t*>(data.data());
 }
 
-std::string PublicKeyBits(const X509* certificate) {
-  const ASN1_BIT_STRING* bits = X509_get0_pubkey_bitstr(certificate);
-  if (bits == nullptr) return std::string();
-  return std::string(reinterpret_cast<const char*>(ASN1_STRING_get0_data(bits)),
-                     static_cast<size_t>(ASN1_STRING_length(bits)));
-}
-
-std::string HashOf(const EVP_MD* md, absl::string_view data) {
-  uint8_t digest[EVP_MAX_MD_SIZE];
-  unsigned length = 0;
-  if (!EVP_Digest(data.data(), data.size(), digest, &length, md, nullptr)) {
-    return std::string();
-  }
-  return std::string(reinterpret_cast<const char*>(digest), length);
-}
+using ::certbroker::revocation::internal::HashOf;
+using ::certbroker::revocation::internal::PublicKeyBits;
 
 bool AddElement(CBB* parent, unsigned tag, absl::string_view contents) {
   CBB child;

@@ -235,19 +235,6 @@ absl::StatusOr<bssl::UniquePtr<X509_CRL>> IssueCrl(const CrlSpec& spec,
   return crl;
 }
 
-std::string CrlToPem(const X509_CRL* crl) {
-  bssl::UniquePtr<BIO> bio(BIO_new(BIO_s_mem()));
-  if (bio == nullptr ||
-      !PEM_write_bio_X509_CRL(bio.get(), const_cast<X509_CRL*>(crl))) {
-    ERR_clear_error();
-    return std::string();
-  }
-  const uint8_t* data = nullptr;
-  size_t length = 0;
-  BIO_mem_contents(bio.get(), &data, &length);
-  return std::string(reinterpret_cast<const char*>(data), length);
-}
-
 CertificateSpec RootSpec(std::string common_name) {
   CertificateSpec spec;
   spec.common_name = std::move(common_name);

@@ -83,9 +83,6 @@ struct CrlSpec {
 absl::StatusOr<bssl::UniquePtr<X509_CRL>> IssueCrl(const CrlSpec& spec,
                                                    const Issued& issuer);
 
-// CrlToPem encodes `crl` as an "X509 CRL" PEM block.
-std::string CrlToPem(const X509_CRL* crl);
-
 // RootSpec, IntermediateSpec, ServerSpec and ClientSpec are the usual shapes,
 // valid from an hour ago for 90 days.
 CertificateSpec RootSpec(std::string common_name);

@@ -106,11 +106,7 @@ absl::Status CertificateAdminService::Simulate(
   } else {
     decision.rule = rule->name;
     response.set_rule_name(rule->name);
-    ServerChainInputs inputs{server_name, when,
-                             request.has_agent_verification()
-                                 ? &request.agent_verification()
-                                 : nullptr,
-                             request.ocsp_response()};
+    ServerChainInputs inputs = InputsOf(request, server_name, when);
     verdict = JudgeServerChain(*rule, *snapshot, chain, inputs);
   }
   FillVerdict(verdict, response);

@@ -256,11 +256,7 @@ absl::Status CertificateBrokerService::DecideServerCertificate(
     RecordVerdict(response, decision);
     return absl::OkStatus();
   }
-  ServerChainInputs inputs{server_name, now,
-                           request.has_agent_verification()
-                               ? &request.agent_verification()
-                               : nullptr,
-                           request.ocsp_response()};
+  ServerChainInputs inputs = InputsOf(request, server_name, now);
   validation::ChainVerdict verdict =
       JudgeServerChain(*rule, snapshot, chain, inputs);
   response.set_accepted(verdict.accepted());

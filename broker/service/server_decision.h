@@ -40,6 +40,18 @@ struct ServerChainInputs {
   absl::string_view ocsp_response;
 };
 
+// InputsOf gathers the inputs of an OnServerCertificate or
+// SimulateServerCertificate request (the two carry the same fields).
+template <typename Request>
+ServerChainInputs InputsOf(const Request& request, std::string server_name,
+                           absl::Time now) {
+  return ServerChainInputs{std::move(server_name), now,
+                           request.has_agent_verification()
+                               ? &request.agent_verification()
+                               : nullptr,
+                           request.ocsp_response()};
+}
+
 // JudgeServerChain applies `rule` of `snapshot` to a parsed chain.
 validation::ChainVerdict JudgeServerChain(
     const policy::CompiledRule& rule, const policy::PolicySnapshot& snapshot,

@@ -76,6 +76,8 @@ std::string CertificateToDer(const X509* certificate) {
   return Encode(i2d_X509, certificate);
 }
 
+std::string CrlToDer(const X509_CRL* crl) { return Encode(i2d_X509_CRL, crl); }
+
 std::string NameToDer(const X509_NAME* name) {
   return Encode(i2d_X509_NAME, name);
 }

@@ -26,6 +26,9 @@ absl::StatusOr<bssl::UniquePtr<X509>> ParseDerCertificate(
 // BoringSSL cannot encode it, which does not happen for parsed certificates.
 std::string CertificateToDer(const X509* certificate);
 
+// CrlToDer returns the DER encoding of `crl`.
+std::string CrlToDer(const X509_CRL* crl);
+
 // NameToDer returns the DER encoding of `name` (as a TLS CertificateRequest
 // lists acceptable issuers); empty only if BoringSSL cannot encode it.
 std::string NameToDer(const X509_NAME* name);

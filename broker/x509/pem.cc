@@ -184,6 +184,10 @@ std::string CertificateToPem(const X509* certificate) {
   return EncodePem("CERTIFICATE", CertificateToDer(certificate));
 }
 
+std::string CrlToPem(const X509_CRL* crl) {
+  return EncodePem("X509 CRL", CrlToDer(crl));
+}
+
 std::string PrivateKeyToPem(const EVP_PKEY* key) {
   auto der = PrivateKeyToPkcs8Der(key);
   return der.ok() ? EncodePem("PRIVATE KEY", *der) : std::string();

@@ -35,6 +35,9 @@ absl::StatusOr<std::vector<bssl::UniquePtr<X509_CRL>>> ParseCrls(
 // CertificateToPem returns `certificate` as one PEM block.
 std::string CertificateToPem(const X509* certificate);
 
+// CrlToPem returns `crl` as one "X509 CRL" PEM block.
+std::string CrlToPem(const X509_CRL* crl);
+
 // PrivateKeyToPem returns `key` as a PKCS#8 "PRIVATE KEY" PEM block.
 std::string PrivateKeyToPem(const EVP_PKEY* key);
 

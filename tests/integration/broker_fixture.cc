@@ -5,6 +5,7 @@
 #include "absl/strings/str_replace.h"
 #include "absl/time/clock.h"
 #include "broker/validation/path_checks.h"
+#include "broker/x509/pem.h"
 
 namespace certbroker::testing {
 namespace {
@@ -138,12 +139,12 @@ void TestPki::Write(const TempDir& dir) const {
   dir.Write("pki/expired-client.key", expired_client.KeyPem());
   devpki::CrlSpec nothing_revoked;
   dir.Write("pki/root.crl",
-            devpki::CrlToPem(devpki::IssueCrl(nothing_revoked, root)->get()));
+            x509::CrlToPem(devpki::IssueCrl(nothing_revoked, root)->get()));
   devpki::CrlSpec leaf_revoked;
   leaf_revoked.revoked = {revoked_server.certificate.get()};
   dir.Write(
       "pki/intermediate.crl",
-      devpki::CrlToPem(devpki::IssueCrl(leaf_revoked, intermediate)->get()));
+      x509::CrlToPem(devpki::IssueCrl(leaf_revoked, intermediate)->get()));
 }
 
 std::vector<std::string> ChainOf(

@@ -4,6 +4,7 @@
 #include "broker/policy/policy_snapshot.h"
 
 #include "broker/devpki/pki.h"
+#include "broker/x509/pem.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
 #include "tests/support/temp_dir.h"
@@ -162,7 +163,7 @@ TEST_F(PolicySnapshotTest, LoadsCrlsAndRefusesBadOnes) {
   ASSERT_TRUE(root.ok());
   auto crl = devpki::IssueCrl(devpki::CrlSpec(), *root);
   ASSERT_TRUE(crl.ok());
-  dir_.Write("pki/good.crl", devpki::CrlToPem(crl->get()));
+  dir_.Write("pki/good.crl", x509::CrlToPem(crl->get()));
   auto snapshot = Load("crls: [{name: good, file: pki/good.crl}]\n");
   ASSERT_TRUE(snapshot.ok()) << snapshot.status();
   EXPECT_EQ((*snapshot)->crls().size(), 1u);

@@ -7,26 +7,17 @@
 #include "broker/validation/server_chain_validator.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
+#include "tests/support/test_pki.h"
 
 namespace certbroker::validation {
 namespace {
 
 using ::certbroker::devpki::Issued;
+using ::certbroker::testing::Chain;
+using ::certbroker::testing::MustCrl;
+using ::certbroker::testing::MustIssue;
 using ::certbroker::v1::Reason;
 using ::testing::HasSubstr;
-
-Issued MustIssue(const devpki::CertificateSpec& spec, const Issued* issuer) {
-  auto issued = devpki::Issue(spec, issuer);
-  EXPECT_TRUE(issued.ok()) << issued.status();
-  return std::move(issued).value();
-}
-
-bssl::UniquePtr<X509_CRL> MustCrl(const devpki::CrlSpec& spec,
-                                  const Issued& issuer) {
-  auto crl = devpki::IssueCrl(spec, issuer);
-  EXPECT_TRUE(crl.ok()) << crl.status();
-  return crl.ok() ? std::move(crl).value() : nullptr;
-}
 
 class CrlRevocationTest : public ::testing::Test {
  protected:

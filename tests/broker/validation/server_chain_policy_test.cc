@@ -7,19 +7,17 @@
 #include "broker/validation/server_chain_validator.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
+#include "tests/support/test_pki.h"
 
 namespace certbroker::validation {
 namespace {
 
 using ::certbroker::devpki::Issued;
+using ::certbroker::testing::Chain;
+using ::certbroker::testing::MustCrl;
+using ::certbroker::testing::MustIssue;
 using ::certbroker::v1::Reason;
 using ::testing::HasSubstr;
-
-Issued MustIssue(const devpki::CertificateSpec& spec, const Issued* issuer) {
-  auto issued = devpki::Issue(spec, issuer);
-  EXPECT_TRUE(issued.ok()) << issued.status();
-  return std::move(issued).value();
-}
 
 class ChainPolicyTest : public ::testing::Test {
  protected:

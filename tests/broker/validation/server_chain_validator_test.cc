@@ -5,27 +5,17 @@
 #include "broker/devpki/pki.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
+#include "tests/support/test_pki.h"
 
 namespace certbroker::validation {
 namespace {
 
 using ::certbroker::devpki::Issued;
+using ::certbroker::testing::Chain;
+using ::certbroker::testing::MustCrl;
+using ::certbroker::testing::MustIssue;
 using ::certbroker::v1::Reason;
 using ::testing::HasSubstr;
-
-Issued MustIssue(const devpki::CertificateSpec& spec, const Issued* issuer) {
-  auto issued = devpki::Issue(spec, issuer);
-  EXPECT_TRUE(issued.ok()) << issued.status();
-  return std::move(issued).value();
-}
-
-x509::CertificateList Chain(std::initializer_list<const Issued*> certificates) {
-  x509::CertificateList chain;
-  for (const Issued* issued : certificates) {
-    chain.push_back(bssl::UpRef(issued->certificate));
-  }
-  return chain;
-}
 
 class ServerChainValidatorTest : public ::testing::Test {
  protected:
