@@ -107,6 +107,7 @@ absl::Status CertificateAdminService::Simulate(
     decision.rule = rule->name;
     response.set_rule_name(rule->name);
     ServerChainInputs inputs = InputsOf(request, server_name, when);
+    inputs.describe_path = true;
     verdict = JudgeServerChain(*rule, *snapshot, chain, inputs);
   }
   FillVerdict(verdict, response);

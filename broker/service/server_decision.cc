@@ -27,6 +27,8 @@ validation::ChainVerdict Rejection(v1::Reason reason, std::string detail) {
 // DeniedByList finds a certificate the rule's deny lists reject outright.
 std::optional<validation::ChainVerdict> DeniedByList(
     const x509::CertificateList& chain, const validation::ChainPolicy& policy) {
+  if (policy.denied_fingerprints.empty() && policy.denied_spki.empty())
+    return std::nullopt;
   auto listed = [](const std::vector<std::string>& list,
                    const std::string& digest) {
     return std::find(list.begin(), list.end(), digest) != list.end();
@@ -126,7 +128,8 @@ validation::ChainVerdict JudgeServerChain(
     return verdict;
   }
   validation::ServerChainCheck check{inputs.server_name, inputs.now,
-                                     inputs.ocsp_response};
+                                     inputs.ocsp_response,
+                                     inputs.describe_path};
   return validation::ValidateServerChain(*rule.trust, chain, check,
                                          rule.chain_policy, snapshot.crls());
 }

@@ -38,6 +38,7 @@ struct ServerChainInputs {
   const ::certbroker::v1::AgentVerification* agent =
       nullptr;  // Null: not sent.
   absl::string_view ocsp_response;
+  bool describe_path = false;  // See ServerChainCheck::describe_path.
 };
 
 // InputsOf gathers the inputs of an OnServerCertificate or

@@ -121,6 +121,10 @@ void Validation::OnVerifyError(int error, const X509* certificate, int depth) {
     return;
   }
   Reason reason = ReasonForVerifyError(error);
+  if (policy_.revocation == RevocationMode::kSoftFail &&
+      error == X509_V_ERR_UNABLE_TO_GET_CRL) {
+    return;  // Soft-fail does not report an issuer without a CRL here.
+  }
   std::string detail = text_.Explain(error, certificate, check_);
   if (certificate != nullptr && policy_.clock_skew > absl::ZeroDuration()) {
     bool within_skew =
@@ -139,13 +143,6 @@ void Validation::OnVerifyError(int error, const X509* certificate, int depth) {
   if (reason == Reason::REVOCATION_UNKNOWN) {
     // A trust anchor has no CRL by design: it is trusted, not checked.
     if (certificate != nullptr && trust_.Contains(certificate)) return;
-    // Soft-fail checks the CRLs the broker holds; an issuer without one here
-    // is not worth a note on every verdict. A CRL held but stale or
-    // unverifiable is.
-    if (policy_.revocation == RevocationMode::kSoftFail &&
-        error == X509_V_ERR_UNABLE_TO_GET_CRL) {
-      return;
-    }
     RecordRevocationUnknown(std::move(detail), depth);
     return;
   }
@@ -232,6 +229,8 @@ bool Validation::ConfigureContext(X509_STORE_CTX* context,
 }
 
 void Validation::CheckDenied(const X509* certificate) {
+  if (policy_.denied_fingerprints.empty() && policy_.denied_spki.empty())
+    return;
   std::string fingerprint = CertificateSha256(certificate);
   if (std::find(policy_.denied_fingerprints.begin(),
                 policy_.denied_fingerprints.end(),
@@ -315,7 +314,8 @@ ChainVerdict Validation::Verdict() {
   ChainVerdict verdict;
   verdict.failures = failures_;
   verdict.expires = expires_;
-  for (const X509* certificate : path_) {
+  for (size_t i = 0; check_.describe_path && i < path_.size(); ++i) {
+    const X509* certificate = path_[i];
     verdict.path.push_back(PathCertificate{x509::SubjectName(certificate),
                                            x509::Sha256Fingerprint(certificate),
                                            text_.ChainIndex(certificate)});

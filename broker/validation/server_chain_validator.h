@@ -41,7 +41,8 @@ struct ChainVerdict {
   ::certbroker::v1::Reason reason = ::certbroker::v1::REASON_UNSPECIFIED;
   std::string detail;
   std::vector<CheckFailure> failures;  // Every failure, tolerated ones too.
-  std::vector<PathCertificate> path;   // Leaf first; may be partial.
+  std::vector<PathCertificate>
+      path;  // Leaf first; may be partial. Only with describe_path.
   // expires is when this verdict may change by itself: the soonest notAfter
   // in the path, or nextUpdate of a CRL consulted. Never cache beyond it.
   absl::Time expires = absl::InfiniteFuture();
@@ -58,6 +59,9 @@ struct ServerChainCheck {
   // ocsp_response is the OCSP response stapled for the leaf (DER), or
   // empty. Must outlive the call.
   absl::string_view ocsp_response;
+  // describe_path fills ChainVerdict::path (subjects and fingerprints cost
+  // more than the rest of an accepted decision; only simulation needs them).
+  bool describe_path = false;
 };
 
 // ValidateServerChain judges `chain` (leaf first) against `trust` and

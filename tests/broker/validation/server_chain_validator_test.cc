@@ -47,7 +47,10 @@ class ServerChainValidatorTest : public ::testing::Test {
 };
 
 TEST_F(ServerChainValidatorTest, AcceptsValidChainWithIntermediate) {
-  ChainVerdict verdict = Validate(Chain({&leaf_, &intermediate_}));
+  ServerChainCheck check{"api.example.com", absl::Now()};
+  check.describe_path = true;
+  ChainVerdict verdict = ValidateServerChain(
+      *trust_, Chain({&leaf_, &intermediate_}), check, ChainPolicy());
   EXPECT_EQ(verdict.reason, Reason::ACCEPTED) << verdict.detail;
   EXPECT_TRUE(verdict.accepted());
   EXPECT_THAT(verdict.detail, HasSubstr("path of 3 certificates"));
