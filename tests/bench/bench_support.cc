@@ -160,30 +160,6 @@ std::shared_ptr<grpc::Channel> NewChannel(const std::string& address) {
                                    arguments);
 }
 
-bool UnaryCall(const std::shared_ptr<grpc::Channel>& channel,
-               const std::string& method, const std::string& request,
-               std::string& response) {
-  grpc::GenericStub stub(channel);
-  grpc::Slice slice(request);
-  grpc::ByteBuffer request_buffer(&slice, 1);
-  grpc::ByteBuffer response_buffer;
-  grpc::ClientContext context;
-  context.set_deadline(std::chrono::system_clock::now() +
-                       std::chrono::seconds(10));
-  std::promise<grpc::Status> done;
-  stub.UnaryCall(&context, method, grpc::StubOptions(), &request_buffer,
-                 &response_buffer,
-                 [&done](grpc::Status status) { done.set_value(status); });
-  if (!done.get_future().get().ok()) return false;
-  std::vector<grpc::Slice> slices;
-  response_buffer.Dump(&slices);
-  response.clear();
-  for (const grpc::Slice& part : slices) {
-    response.append(reinterpret_cast<const char*>(part.begin()), part.size());
-  }
-  return true;
-}
-
 size_t CountOccurrences(absl::string_view haystack, absl::string_view needle) {
   size_t count = 0;
   for (size_t at = haystack.find(needle); at != absl::string_view::npos;

@@ -17,6 +17,7 @@
 #include "broker/devpki/pki.h"
 #include "grpcpp/grpcpp.h"
 #include "tests/support/broker_process.h"
+#include "tests/support/grpc_probes.h"
 #include "tests/support/temp_dir.h"
 
 namespace certbroker::bench {
@@ -74,14 +75,6 @@ double ThreadCpuSeconds();
 // NewChannel opens a plaintext channel to `address` with a connection of
 // its own (not shared with other channels to the same address).
 std::shared_ptr<grpc::Channel> NewChannel(const std::string& address);
-
-// UnaryCall makes one unary call of `method` with the serialized
-// `request`, the way tests/support's HealthStatus does (generic stub,
-// callback, 10 s deadline), and returns whether it succeeded; `response`
-// receives the serialized reply.
-bool UnaryCall(const std::shared_ptr<grpc::Channel>& channel,
-               const std::string& method, const std::string& request,
-               std::string& response);
 
 // CountOccurrences counts the non-overlapping occurrences of `needle`.
 size_t CountOccurrences(absl::string_view haystack, absl::string_view needle);

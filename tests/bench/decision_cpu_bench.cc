@@ -83,7 +83,8 @@ int Run() {
   auto decide = [&] {
     std::string bytes;
     v1::OnServerCertificateResponse response;
-    return UnaryCall(channel, kOnServerCertificate, request_bytes, bytes) &&
+    return testing::RawUnaryCall(channel, kOnServerCertificate, request_bytes,
+                                 bytes) &&
            response.ParseFromString(bytes) && response.accepted();
   };
   auto health = [&] { return testing::HealthStatus(channel, "") == 1; };

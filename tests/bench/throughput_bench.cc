@@ -140,8 +140,8 @@ int Run() {
   auto decide = [&](int thread) {
     std::string bytes;
     v1::OnServerCertificateResponse response;
-    return UnaryCall(channels[thread], kOnServerCertificate, request_bytes,
-                     bytes) &&
+    return testing::RawUnaryCall(channels[thread], kOnServerCertificate,
+                                 request_bytes, bytes) &&
            response.ParseFromString(bytes) && response.accepted();
   };
   auto health = [&](int thread) {

@@ -51,12 +51,10 @@ class OneExchange final
 
 }  // namespace
 
-int HealthStatus(const std::shared_ptr<grpc::Channel>& channel,
-                 const std::string& service) {
+bool RawUnaryCall(const std::shared_ptr<grpc::Channel>& channel,
+                  const std::string& method, const std::string& request,
+                  std::string& response) {
   grpc::GenericStub stub(channel);
-  // HealthCheckRequest{service = 1}: tag 0x0a, length, bytes.
-  std::string request =
-      std::string("\x0a", 1) + static_cast<char>(service.size()) + service;
   grpc::Slice slice(request);
   grpc::ByteBuffer request_buffer(&slice, 1);
   grpc::ByteBuffer response_buffer;
@@ -64,11 +62,22 @@ int HealthStatus(const std::shared_ptr<grpc::Channel>& channel,
   context.set_deadline(std::chrono::system_clock::now() +
                        std::chrono::seconds(10));
   std::promise<grpc::Status> done;
-  stub.UnaryCall(&context, "/grpc.health.v1.Health/Check", grpc::StubOptions(),
-                 &request_buffer, &response_buffer,
+  stub.UnaryCall(&context, method, grpc::StubOptions(), &request_buffer,
+                 &response_buffer,
                  [&done](grpc::Status status) { done.set_value(status); });
-  if (!done.get_future().get().ok()) return -1;
-  std::string response = Flatten(response_buffer);
+  if (!done.get_future().get().ok()) return false;
+  response = Flatten(response_buffer);
+  return true;
+}
+
+int HealthStatus(const std::shared_ptr<grpc::Channel>& channel,
+                 const std::string& service) {
+  // HealthCheckRequest{service = 1}: tag 0x0a, length, bytes.
+  std::string request =
+      std::string("\x0a", 1) + static_cast<char>(service.size()) + service;
+  std::string response;
+  if (!RawUnaryCall(channel, "/grpc.health.v1.Health/Check", request, response))
+    return -1;
   // HealthCheckResponse{status = 1}: tag 0x08, varint; empty means 0.
   if (response.size() == 2 && response[0] == '\x08') return response[1];
   return response.empty() ? 0 : -1;

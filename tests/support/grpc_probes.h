@@ -11,6 +11,13 @@
 
 namespace certbroker::testing {
 
+// RawUnaryCall makes one unary call of `method` ("/pkg.Service/Method")
+// with the serialized `request`, filling `response` with the serialized
+// reply. Returns false on any error; 10 s deadline.
+bool RawUnaryCall(const std::shared_ptr<grpc::Channel>& channel,
+                  const std::string& method, const std::string& request,
+                  std::string& response);
+
 // HealthStatus returns the serving status of `service` ("" for the whole
 // server) on `channel`: 1 SERVING, 2 NOT_SERVING, 0 UNKNOWN, -1 on error.
 int HealthStatus(const std::shared_ptr<grpc::Channel>& channel,
