@@ -5,6 +5,7 @@
 
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
+#include "absl/strings/str_replace.h"
 #include "absl/synchronization/mutex.h"
 #include "absl/time/clock.h"
 #include "absl/time/time.h"
@@ -29,6 +30,14 @@ const char* LevelName(LogLevel level) {
 }  // namespace
 
 void LogLine(LogLevel level, absl::string_view message) {
+  // One event, one line: embedded line breaks (from library error texts)
+  // would split an entry and confuse log collectors.
+  std::string flat;
+  if (message.find_first_of("\r\n") != absl::string_view::npos) {
+    flat = absl::StrReplaceAll(message,
+                               {{"\r\n", " | "}, {"\n", " | "}, {"\r", " | "}});
+    message = flat;
+  }
   std::string line =
       absl::StrCat(absl::FormatTime("%Y-%m-%dT%H:%M:%E3SZ", absl::Now(),
                                     absl::UTCTimeZone()),

@@ -17,6 +17,9 @@ using BrokerConfig = ::certbroker::config::v1::BrokerConfig;
 
 // ParseConfig parses and validates YAML `text`. `source` names it in errors.
 // Fails with INVALID_ARGUMENT "SOURCE[:LINE:COLUMN]: FIELD.PATH: problem".
+// A document that starts with '{' is read as JSON (the proto3 JSON mapping)
+// directly, which is several times faster for large generated policies;
+// its errors come from protobuf's JSON parser.
 absl::StatusOr<BrokerConfig> ParseConfig(absl::string_view text,
                                          absl::string_view source);
 

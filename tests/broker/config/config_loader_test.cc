@@ -97,6 +97,43 @@ TEST(ConfigLoaderTest, AcceptsEveryServerValidationSetting) {
   EXPECT_EQ(config->verdict_cache().max_entries(), 1000u);
 }
 
+TEST(ConfigLoaderTest, ReadsJsonDocumentsDirectlyWithTheSameMeaning) {
+  const char* yaml =
+      "rules:\n"
+      "  - name: r\n"
+      "    match: {hosts: [a.example], ports: [8443]}\n"
+      "    server_validation: {mode: AGENT, clock_skew: 30s}\n";
+  const char* json =
+      "  {\"rules\": [{\"name\": \"r\", \"match\": {\"hosts\": "
+      "[\"a.example\"], "
+      "\"ports\": [8443]}, \"serverValidation\": {\"mode\": \"AGENT\", "
+      "\"clock_skew\": "
+      "\"30s\"}}]}";
+  auto from_yaml = ParseConfig(yaml, "c.yaml");
+  auto from_json = ParseConfig(json, "c.json");
+  ASSERT_TRUE(from_yaml.ok()) << from_yaml.status();
+  ASSERT_TRUE(from_json.ok()) << from_json.status();
+  EXPECT_EQ(from_yaml->SerializeAsString(), from_json->SerializeAsString());
+}
+
+TEST(ConfigLoaderTest, JsonErrorsNameTheFieldOnOneLine) {
+  auto unknown = ParseConfig(
+      "{\"rules\": [{\"name\": \"r\", \"colour\": \"red\"}]}", "c.json");
+  ASSERT_FALSE(unknown.ok());
+  EXPECT_EQ(unknown.status().code(), absl::StatusCode::kInvalidArgument);
+  EXPECT_THAT(std::string(unknown.status().message()),
+              HasSubstr("c.json: (rules[0]) colour: Cannot find field."));
+  auto truncated = ParseConfig("{\"rules\": [{\"name\": ", "c.json");
+  ASSERT_FALSE(truncated.ok());
+  EXPECT_THAT(std::string(truncated.status().message()), HasSubstr("c.json: "));
+  EXPECT_EQ(std::string(truncated.status().message()).find('\n'),
+            std::string::npos);
+  // Validation applies to JSON as to YAML.
+  auto invalid = ParseConfig("{\"rules\": [{\"name\": \"r\"}]}", "c.json");
+  EXPECT_THAT(std::string(invalid.status().message()),
+              HasSubstr("c.json: rules[0].match.hosts: required"));
+}
+
 TEST(ConfigLoaderTest, AppliesDefaultLimits) {
   auto config = ParseConfig("{}", "empty.yaml");
   ASSERT_TRUE(config.ok()) << config.status();
