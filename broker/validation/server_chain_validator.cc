@@ -74,6 +74,9 @@ class Validation {
   std::vector<std::string> notes_;
   absl::Time expires_ = absl::InfiniteFuture();
   bool recheck_name_constraints_ = false;
+  // check_crls_: BoringSSL consults CRLs. Soft-fail with no CRL held has
+  // nothing to find and would ignore the absence anyway.
+  bool check_crls_ = false;
 };
 
 int Validation::StateIndex() {
@@ -205,7 +208,7 @@ bool Validation::ConfigureContext(X509_STORE_CTX* context,
   } else if (policy_.purpose == KeyPurpose::kClientAuth) {
     X509_VERIFY_PARAM_set_purpose(param, X509_PURPOSE_SSL_CLIENT);
   }
-  if (policy_.revocation != RevocationMode::kOff) {
+  if (check_crls_) {
     X509_VERIFY_PARAM_set_flags(
         param, X509_V_FLAG_CRL_CHECK | X509_V_FLAG_CRL_CHECK_ALL);
   }
@@ -372,15 +375,16 @@ ChainVerdict Validation::Run(const std::vector<bssl::UniquePtr<X509_CRL>>& crls,
       expires_ = std::min(expires_, x509::Asn1TimeToAbsl(next));
     }
   }
+  check_crls_ =
+      policy_.revocation == RevocationMode::kHardFail ||
+      (policy_.revocation == RevocationMode::kSoftFail && !crls.empty());
   if (!ready || !ConfigureContext(context.get(), untrusted.get())) {
     Record(
         Reason::VERIFICATION_FAILED,
         absl::StrCat("cannot start verification: ", x509::DrainErrorQueue()));
     return Verdict();
   }
-  if (policy_.revocation != RevocationMode::kOff) {
-    X509_STORE_CTX_set0_crls(context.get(), crl_stack.get());
-  }
+  if (check_crls_) X509_STORE_CTX_set0_crls(context.get(), crl_stack.get());
   int verified = X509_verify_cert(context.get());
   STACK_OF(X509)* built = X509_STORE_CTX_get0_chain(context.get());
   for (size_t i = 0; built != nullptr && i < sk_X509_num(built); ++i) {

@@ -28,11 +28,12 @@ std::string NameToString(const X509_NAME* name) {
 absl::Time Asn1TimeToAbsl(const ASN1_TIME* time) {
   // BoringSSL of this vintage has no ASN1_TIME_to_posix; the difference from
   // the epoch gives the same answer.
-  bssl::UniquePtr<ASN1_TIME> epoch(ASN1_TIME_set(nullptr, 0));
+  // Made once and only read afterwards (ASN1_TIME_diff does not modify it).
+  static const ASN1_TIME* const epoch = ASN1_TIME_set(nullptr, 0);
   int days = 0;
   int seconds = 0;
   if (epoch == nullptr || time == nullptr ||
-      !ASN1_TIME_diff(&days, &seconds, epoch.get(), time)) {
+      !ASN1_TIME_diff(&days, &seconds, epoch, time)) {
     ERR_clear_error();
     return absl::InfinitePast();
   }
