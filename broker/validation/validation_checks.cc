@@ -1,0 +1,134 @@
+// The checks a validation run makes on the built path that BoringSSL's
+// verifier does not: denied keys and certificates, key and signature
+// strength, the leaf's extended key usage, SPKI pins, and stapled OCSP.
+#include <algorithm>
+
+#include "absl/strings/str_cat.h"
+#include "broker/revocation/ocsp_response.h"
+#include "broker/validation/path_checks.h"
+#include "broker/validation/validation.h"
+
+namespace certbroker::validation::internal {
+
+void Validation::CheckStapledOcsp() {
+  if (policy_.revocation == RevocationMode::kOff ||
+      check_.ocsp_response.empty() || path_.size() < 2) {
+    return;
+  }
+  const X509* leaf = path_[0];
+  revocation::OcspVerdict ocsp = revocation::CheckOcspResponse(
+      check_.ocsp_response, leaf, path_[1], check_.now, policy_.clock_skew);
+  std::string subject = text_.Describe(leaf);
+  switch (ocsp.outcome) {
+    case revocation::OcspOutcome::kGood:
+      // The staple settles the leaf's status, whatever the CRLs said.
+      failures_.erase(std::remove_if(failures_.begin(), failures_.end(),
+                                     [](const CheckFailure& failure) {
+                                       return failure.reason ==
+                                                  Reason::REVOCATION_UNKNOWN &&
+                                              failure.path_index == 0;
+                                     }),
+                      failures_.end());
+      expires_ = std::min(expires_, ocsp.next_update);
+      notes_.push_back(
+          absl::StrCat("stapled OCSP response: ", subject, " is good"));
+      return;
+    case revocation::OcspOutcome::kRevoked:
+      Record(
+          Reason::REVOKED,
+          absl::StrCat(subject,
+                       " is revoked by its stapled OCSP response (revoked at ",
+                       absl::FormatTime(ocsp.revocation_time), ")"),
+          false, 0);
+      return;
+    default:
+      RecordRevocationUnknown(
+          absl::StrCat(subject,
+                       ": stapled OCSP response not usable: ", ocsp.detail),
+          0);
+  }
+}
+
+void Validation::CheckDenied(const X509* certificate) {
+  if (policy_.denied_fingerprints.empty() && policy_.denied_spki.empty())
+    return;
+  std::string fingerprint = CertificateSha256(certificate);
+  if (std::find(policy_.denied_fingerprints.begin(),
+                policy_.denied_fingerprints.end(),
+                fingerprint) != policy_.denied_fingerprints.end()) {
+    Record(Reason::DENIED, absl::StrCat(text_.Describe(certificate),
+                                        " is denied by its fingerprint ",
+                                        PinText(fingerprint)));
+  }
+  std::string spki = SpkiSha256(certificate);
+  if (std::find(policy_.denied_spki.begin(), policy_.denied_spki.end(), spki) !=
+      policy_.denied_spki.end()) {
+    Record(Reason::DENIED, absl::StrCat(text_.Describe(certificate),
+                                        " has the denied key ", PinText(spki)));
+  }
+}
+
+void Validation::CheckPath() {
+  for (size_t i = 0; i < path_.size(); ++i) {
+    const X509* certificate = path_[i];
+    CheckDenied(certificate);
+    expires_ = std::min(expires_, x509::NotAfter(certificate));
+    if (auto weakness = KeyWeakness(certificate, policy_)) {
+      Record(Reason::WEAK_KEY,
+             absl::StrCat(text_.Describe(certificate), ": ", *weakness));
+    }
+    // A trust anchor's own signature is never relied on.
+    bool anchor = i + 1 == path_.size() && trust_.Contains(certificate);
+    if (auto weakness =
+            anchor ? std::nullopt : SignatureWeakness(certificate, policy_)) {
+      Record(Reason::WEAK_SIGNATURE_ALGORITHM,
+             absl::StrCat(text_.Describe(certificate), " is ", *weakness));
+    }
+  }
+}
+
+void Validation::CheckLeafUsage() {
+  if (!policy_.require_extended_key_usage ||
+      policy_.purpose == KeyPurpose::kAny)
+    return;
+  X509* leaf = chain_[0].get();
+  uint32_t wanted = policy_.purpose == KeyPurpose::kServerAuth ? XKU_SSL_SERVER
+                                                               : XKU_SSL_CLIENT;
+  if ((X509_get_extension_flags(leaf) & EXFLAG_XKUSAGE) == 0 ||
+      (X509_get_extended_key_usage(leaf) & wanted) == 0) {
+    bool reported = std::any_of(
+        failures_.begin(), failures_.end(), [](const CheckFailure& f) {
+          return f.reason == Reason::BAD_EXTENDED_KEY_USAGE;
+        });
+    if (!reported) {
+      Record(Reason::BAD_EXTENDED_KEY_USAGE,
+             absl::StrCat(text_.Describe(leaf),
+                          " has no extended key usage extension allowing ",
+                          policy_.purpose == KeyPurpose::kServerAuth
+                              ? "serverAuth"
+                              : "clientAuth"));
+    }
+  }
+}
+
+void Validation::CheckPins() {
+  if (policy_.spki_pins.empty()) return;
+  std::string seen;
+  for (const X509* certificate : path_) {
+    std::string spki = SpkiSha256(certificate);
+    if (std::find(policy_.spki_pins.begin(), policy_.spki_pins.end(), spki) !=
+        policy_.spki_pins.end()) {
+      notes_.push_back(absl::StrCat("pinned key ", PinText(spki), " of ",
+                                    text_.Describe(certificate)));
+      return;
+    }
+    absl::StrAppend(&seen, seen.empty() ? "" : ", ", PinText(spki), " (",
+                    x509::SubjectName(certificate), ")");
+  }
+  Record(Reason::PIN_MISMATCH,
+         absl::StrCat(
+             "no certificate in the path has a pinned key; the path's keys: ",
+             seen));
+}
+
+}  // namespace certbroker::validation::internal
