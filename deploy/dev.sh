@@ -98,7 +98,8 @@ run_broker() {
   local ready=$var_dir/certbrokerd.ready
   rm -f "$ready"
   "$build_dir/broker/server/certbrokerd" --config "$var_dir/config.yaml" \
-    --listen "127.0.0.1:$port,unix:$socket" --ready_file "$ready" &
+    --listen "127.0.0.1:$port,unix:$socket" --ready_file "$ready" \
+    --data_dir "$var_dir/data" --enable_simulation &
   local pid=$!
   trap 'kill -TERM $pid 2>/dev/null || true' INT TERM
   for _ in $(seq 1 100); do
@@ -117,7 +118,8 @@ Try it from another shell in $root:
   $client server-cert --host api.example.test --chain var/pki/server-chain.pem
   $client server-cert --host api.example.test --chain var/pki/untrusted-server-chain.pem
   $client --broker 127.0.0.1:$port -o json policy --url https://nowhere.invalid/
-Reload the policy: kill -HUP $pid.  Stop: Ctrl-C.
+  build/broker/ctl/certbrokerctl --broker unix:var/certbrokerd.sock simulate --host api.example.test --chain var/pki/server-chain.pem --at 2030-01-01T00:00:00Z
+Every decision is audited in var/data/certbroker.db. Reload the policy: kill -HUP $pid.  Stop: Ctrl-C.
 
 TRY
   fi

@@ -15,6 +15,7 @@
 #include "broker/server/listen_address.h"
 #include "broker/service/certificate_admin_service.h"
 #include "broker/service/certificate_broker_service.h"
+#include "broker/store/sqlite_store.h"
 #include "grpcpp/ext/proto_server_reflection_plugin.h"
 #include "grpcpp/grpcpp.h"
 #include "grpcpp/health_check_service_interface.h"
@@ -93,6 +94,21 @@ int RunBroker(const BrokerServerOptions& options) {
   grpc::reflection::InitProtoReflectionServerBuilderPlugin();
   service::CallTracker calls;
   service::CertificateBrokerService broker(current, calls);
+  std::unique_ptr<store::SqliteStore> store;
+  std::unique_ptr<audit::AuditWriter> audit_writer;
+  if (!options.data_dir.empty()) {
+    auto opened = store::OpenSqliteStore(options.data_dir);
+    if (!opened.ok()) {
+      LogError(absl::StrCat("cannot open the store in --data_dir ",
+                            options.data_dir, ": ", opened.status().message()));
+      return 1;
+    }
+    store = std::move(opened).value();
+    audit_writer = std::make_unique<audit::AuditWriter>(*store, options.audit);
+    broker.set_audit(audit_writer.get());
+    LogInfo(absl::StrCat("auditing every decision to ", options.data_dir,
+                         "/certbroker.db"));
+  }
   grpc::ServerBuilder builder;
   builder.SetMaxReceiveMessageSize(
       static_cast<int>((*initial)->max_message_bytes()));
@@ -107,6 +123,7 @@ int RunBroker(const BrokerServerOptions& options) {
   service::CertificateAdminService admin(
       current, calls,
       slash == std::string::npos ? "." : options.config_path.substr(0, slash));
+  admin.set_audit(audit_writer.get());
   if (options.enable_simulation) {
     builder.RegisterService(&admin);
     LogWarning(
@@ -177,6 +194,12 @@ int RunBroker(const BrokerServerOptions& options) {
   }
   server->Shutdown(std::chrono::system_clock::now());
   server->Wait();
+  if (audit_writer != nullptr) {
+    audit_writer->Stop();
+    LogInfo(absl::StrCat("audit log flushed: ", audit_writer->written(),
+                         " records written, ", audit_writer->refused(),
+                         " decisions refused for a full queue"));
+  }
   LogInfo("stopped");
   return 0;
 }

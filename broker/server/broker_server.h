@@ -9,6 +9,7 @@
 #include <vector>
 
 #include "absl/time/time.h"
+#include "broker/audit/audit_writer.h"
 
 namespace certbroker::server {
 
@@ -23,6 +24,10 @@ struct BrokerServerOptions {
   // Off by default: until callers are authenticated, anyone who can connect
   // could use it.
   bool enable_simulation = false;
+  // data_dir, when set, holds the SQLite store (certbroker.db) where every
+  // decision is audited. Empty: no audit log.
+  std::string data_dir;
+  audit::AuditWriterOptions audit;
 };
 
 // RunBroker serves until SIGTERM or SIGINT and returns the process exit

@@ -28,6 +28,18 @@ ABSL_FLAG(bool, enable_simulation, false,
           "default: callers "
           "are not authenticated yet, so only enable it where every caller is "
           "an operator.");
+ABSL_FLAG(std::string, data_dir, "",
+          "Directory of the broker's SQLite store (certbroker.db, created if "
+          "missing). "
+          "When set, every decision is recorded in its audit log.");
+ABSL_FLAG(absl::Duration, audit_retention, absl::Hours(24 * 30),
+          "Audit records older than this are pruned (hourly).");
+ABSL_FLAG(int64_t, audit_max_records, 1000000,
+          "At most this many audit records are kept (the newest).");
+ABSL_FLAG(int64_t, audit_queue, 10000,
+          "Decisions waiting to be written to the audit log. When full, calls "
+          "fail with "
+          "UNAVAILABLE rather than answer a decision that is not recorded.");
 ABSL_FLAG(absl::Duration, shutdown_grace, absl::Seconds(5),
           "How long SIGTERM/SIGINT waits for calls in flight to finish before "
           "cancelling them. New calls get UNAVAILABLE meanwhile.");
@@ -56,6 +68,18 @@ int main(int argc, char** argv) {
   options.ready_file = absl::GetFlag(FLAGS_ready_file);
   options.shutdown_grace = absl::GetFlag(FLAGS_shutdown_grace);
   options.enable_simulation = absl::GetFlag(FLAGS_enable_simulation);
+  options.data_dir = absl::GetFlag(FLAGS_data_dir);
+  options.audit.retention = absl::GetFlag(FLAGS_audit_retention);
+  if (absl::GetFlag(FLAGS_audit_max_records) < 1 ||
+      absl::GetFlag(FLAGS_audit_queue) < 1) {
+    certbroker::LogError(
+        "--audit_max_records and --audit_queue must be at least 1");
+    return 2;
+  }
+  options.audit.max_records =
+      static_cast<size_t>(absl::GetFlag(FLAGS_audit_max_records));
+  options.audit.queue_capacity =
+      static_cast<size_t>(absl::GetFlag(FLAGS_audit_queue));
   if (options.config_path.empty() || options.listen.empty()) {
     certbroker::LogError("--config and --listen are required (see --help)");
     return 2;

@@ -64,7 +64,7 @@ grpc::ServerUnaryReactor* CertificateAdminService::SimulateServerCertificate(
     grpc::CallbackServerContext* context,
     const v1::SimulateServerCertificateRequest* request,
     v1::SimulateServerCertificateResponse* response) {
-  return ServeUnary(calls_, context, "SimulateServerCertificate",
+  return ServeUnary(calls_, audit_, context, "SimulateServerCertificate",
                     [&](Decision& decision) {
                       return Simulate(*request, *response, decision);
                     });
@@ -85,9 +85,11 @@ absl::Status CertificateAdminService::Simulate(
                       policy::ResolveTarget(request.target()));
   decision.target = target.ToString();
   target.agent = decision.agent;
+  decision.policy_version = snapshot->version();
   CB_RETURN_IF_ERROR(
       CheckChainSize(static_cast<size_t>(request.certificate_chain_size()),
                      snapshot->max_chain_length(), request.ocsp_response()));
+  decision.leaf_fingerprint = LeafFingerprint(request.certificate_chain(0));
   CB_ASSIGN_OR_RETURN(std::string server_name,
                       EffectiveServerName(request.server_name(), target));
   CB_ASSIGN_OR_RETURN(absl::Time when, ValidationTime(request, clock_()));

@@ -8,6 +8,7 @@
 
 #include <string>
 
+#include "broker/audit/audit_writer.h"
 #include "broker/policy/policy_snapshot.h"
 #include "broker/service/call_tracker.h"
 #include "broker/service/certificate_broker_service.h"
@@ -25,6 +26,10 @@ class CertificateAdminService final
                           CallTracker& calls, std::string config_dir,
                           Clock clock = absl::Now);
 
+  // set_audit makes every decision recorded through `audit` (which must
+  // outlive the service); call it before serving.
+  void set_audit(audit::AuditWriter* audit) { audit_ = audit; }
+
   grpc::ServerUnaryReactor* SimulateServerCertificate(
       grpc::CallbackServerContext* context,
       const ::certbroker::v1::SimulateServerCertificateRequest* request,
@@ -38,6 +43,7 @@ class CertificateAdminService final
 
   const policy::CurrentPolicy& policy_;
   CallTracker& calls_;
+  audit::AuditWriter* audit_ = nullptr;  // Null: no audit log.
   std::string config_dir_;
   Clock clock_;
 };

@@ -60,7 +60,7 @@ grpc::ServerUnaryReactor* CertificateBrokerService::GetCertificatePolicy(
     const v1::GetCertificatePolicyRequest* request,
     v1::GetCertificatePolicyResponse* response) {
   return ServeUnary(
-      calls_, context, "GetCertificatePolicy", [&](Decision& decision) {
+      calls_, audit_, context, "GetCertificatePolicy", [&](Decision& decision) {
         return DecidePolicy(*policy_.Get(), *request, *response, decision);
       });
 }
@@ -69,7 +69,7 @@ grpc::ServerUnaryReactor* CertificateBrokerService::GetClientCertificate(
     grpc::CallbackServerContext* context,
     const v1::GetClientCertificateRequest* request,
     v1::GetClientCertificateResponse* response) {
-  return ServeUnary(calls_, context, "GetClientCertificate",
+  return ServeUnary(calls_, audit_, context, "GetClientCertificate",
                     [&](Decision& decision) {
                       return DecideClientCertificate(*policy_.Get(), *request,
                                                      *response, decision);
@@ -80,7 +80,7 @@ grpc::ServerUnaryReactor* CertificateBrokerService::OnServerCertificate(
     grpc::CallbackServerContext* context,
     const v1::OnServerCertificateRequest* request,
     v1::OnServerCertificateResponse* response) {
-  return ServeUnary(calls_, context, "OnServerCertificate",
+  return ServeUnary(calls_, audit_, context, "OnServerCertificate",
                     [&](Decision& decision) {
                       return DecideServerCertificate(*policy_.Get(), *request,
                                                      *response, decision);
@@ -95,6 +95,7 @@ absl::Status CertificateBrokerService::DecidePolicy(
                       policy::ResolveTarget(request.target()));
   decision.target = target.ToString();
   target.agent = decision.agent;
+  decision.policy_version = snapshot.version();
   response.set_policy_version(snapshot.version());
   const policy::CompiledRule* rule = snapshot.FindRule(target);
   if (rule == nullptr) {
@@ -136,6 +137,7 @@ absl::Status CertificateBrokerService::DecideClientCertificate(
                       policy::ResolveTarget(request.target()));
   decision.target = target.ToString();
   target.agent = decision.agent;
+  decision.policy_version = snapshot.version();
   if (static_cast<size_t>(request.acceptable_issuers_size()) >
       kMaxAcceptableIssuers) {
     return absl::InvalidArgumentError(absl::StrCat(
@@ -200,6 +202,7 @@ absl::Status CertificateBrokerService::DecideClientCertificate(
   SetTimestamp(certificate->not_after, response.mutable_not_after());
   SetTimestamp(certificate->RefreshAfter(), response.mutable_refresh_after());
   response.set_certificate_id(certificate->id);
+  decision.leaf_fingerprint = LeafFingerprint(certificate->chain_der[0]);
   response.set_policy_version(snapshot.version());
   response.set_rule_name(rule->name);
   decision.verdict = "give";
@@ -216,9 +219,11 @@ absl::Status CertificateBrokerService::DecideServerCertificate(
                       policy::ResolveTarget(request.target()));
   decision.target = target.ToString();
   target.agent = decision.agent;
+  decision.policy_version = snapshot.version();
   CB_RETURN_IF_ERROR(
       CheckChainSize(static_cast<size_t>(request.certificate_chain_size()),
                      snapshot.max_chain_length(), request.ocsp_response()));
+  decision.leaf_fingerprint = LeafFingerprint(request.certificate_chain(0));
   CB_ASSIGN_OR_RETURN(std::string server_name,
                       EffectiveServerName(request.server_name(), target));
 

@@ -9,6 +9,7 @@
 
 #include "absl/status/statusor.h"
 #include "absl/time/time.h"
+#include "broker/audit/audit_writer.h"
 #include "broker/policy/policy_snapshot.h"
 #include "broker/service/call_tracker.h"
 #include "broker/service/decision_log.h"
@@ -27,6 +28,10 @@ class CertificateBrokerService final
   // `policy` and `calls` must outlive the service.
   CertificateBrokerService(const policy::CurrentPolicy& policy,
                            CallTracker& calls, Clock clock = absl::Now);
+
+  // set_audit makes every decision recorded through `audit` (which must
+  // outlive the service); call it before serving.
+  void set_audit(audit::AuditWriter* audit) { audit_ = audit; }
 
   grpc::ServerUnaryReactor* GetCertificatePolicy(
       grpc::CallbackServerContext* context,
@@ -62,6 +67,7 @@ class CertificateBrokerService final
 
   const policy::CurrentPolicy& policy_;
   CallTracker& calls_;
+  audit::AuditWriter* audit_ = nullptr;  // Null: no audit log.
   Clock clock_;
   // The cache outlives policy versions (they are part of its key); its
   // bounds come from the policy at start-up.

@@ -22,7 +22,9 @@ struct Decision {
       verdict;  // "accept", "reject", "answer", "give", or an error code.
   std::string reason;
   std::string detail;
-  bool cached = false;  // Answered from the verdict cache.
+  bool cached = false;           // Answered from the verdict cache.
+  std::string policy_version;    // Of the policy that decided, for the audit.
+  std::string leaf_fingerprint;  // Hex SHA-256 of the leaf involved, if any.
 };
 
 // LogDecision writes `decision` of call `rpc` from `peer` as one INFO line

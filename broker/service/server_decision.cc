@@ -5,6 +5,7 @@
 #include <optional>
 
 #include "absl/status/status.h"
+#include "absl/strings/escaping.h"
 #include "absl/strings/str_cat.h"
 #include "broker/common/host_name.h"
 #include "broker/revocation/ocsp_response.h"
@@ -47,6 +48,13 @@ std::optional<validation::ChainVerdict> DeniedByList(
 }
 
 }  // namespace
+
+std::string LeafFingerprint(absl::string_view der) {
+  uint8_t digest[SHA256_DIGEST_LENGTH];
+  SHA256(reinterpret_cast<const uint8_t*>(der.data()), der.size(), digest);
+  return absl::BytesToHexString(
+      absl::string_view(reinterpret_cast<const char*>(digest), sizeof(digest)));
+}
 
 absl::Status CheckChainSize(size_t count, uint32_t max_length,
                             absl::string_view ocsp_response) {

@@ -3,7 +3,30 @@
 
 #include <string>
 
+#include "absl/time/clock.h"
+
 namespace certbroker::service {
+namespace {
+
+store::AuditRecord AuditRecordOf(absl::string_view rpc,
+                                 const Decision& decision) {
+  store::AuditRecord record;
+  record.time = absl::Now();
+  record.decision_id = decision.id;
+  record.agent = decision.agent;
+  record.rpc = std::string(rpc);
+  record.target = decision.target;
+  record.leaf_fingerprint = decision.leaf_fingerprint;
+  record.rule = decision.rule;
+  record.verdict = decision.verdict;
+  record.reason = decision.reason;
+  record.policy_version = decision.policy_version;
+  // The store caps text fields; a detail is never that long, but be sure.
+  record.detail = decision.detail.substr(0, store::kMaxAuditFieldBytes);
+  return record;
+}
+
+}  // namespace
 
 std::string CallerIdentity(const grpc::CallbackServerContext& context) {
   // certbrokerd does not authenticate callers yet (no mTLS identity, no
@@ -13,8 +36,8 @@ std::string CallerIdentity(const grpc::CallbackServerContext& context) {
 }
 
 grpc::ServerUnaryReactor* ServeUnary(
-    CallTracker& calls, grpc::CallbackServerContext* context,
-    absl::string_view rpc,
+    CallTracker& calls, audit::AuditWriter* audit,
+    grpc::CallbackServerContext* context, absl::string_view rpc,
     const std::function<absl::Status(Decision&)>& decide) {
   grpc::ServerUnaryReactor* reactor = calls.StartCall();
   if (reactor == nullptr) return calls.RefuseCall(context);
@@ -27,6 +50,14 @@ grpc::ServerUnaryReactor* ServeUnary(
     decision.detail = std::string(status.message());
   }
   if (decision.id.empty()) decision.id = NewDecisionId();
+  if (audit != nullptr && !audit->Submit(AuditRecordOf(rpc, decision))) {
+    status = absl::UnavailableError(
+        "the audit log is behind and its queue is full: no decision is "
+        "answered unrecorded; "
+        "retry with backoff");
+    decision.verdict = absl::StatusCodeToString(status.code());
+    decision.reason = "audit queue full";
+  }
   LogDecision(rpc, context->peer(), decision);
   reactor->Finish(
       status.ok() ? grpc::Status::OK

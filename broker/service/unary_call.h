@@ -9,6 +9,7 @@
 
 #include "absl/status/status.h"
 #include "absl/strings/string_view.h"
+#include "broker/audit/audit_writer.h"
 #include "broker/service/call_tracker.h"
 #include "broker/service/decision_log.h"
 #include "grpcpp/grpcpp.h"
@@ -20,10 +21,12 @@ namespace certbroker::service {
 std::string CallerIdentity(const grpc::CallbackServerContext& context);
 
 // ServeUnary runs `decide` for the call of `rpc` behind `context`, with
-// Decision::agent already set to the caller's identity.
+// Decision::agent already set to the caller's identity. With `audit` (may
+// be null), every decision is queued for the audit log; when the queue is
+// full the call fails with UNAVAILABLE instead of answering unrecorded.
 grpc::ServerUnaryReactor* ServeUnary(
-    CallTracker& calls, grpc::CallbackServerContext* context,
-    absl::string_view rpc,
+    CallTracker& calls, audit::AuditWriter* audit,
+    grpc::CallbackServerContext* context, absl::string_view rpc,
     const std::function<absl::Status(Decision&)>& decide);
 
 }  // namespace certbroker::service
