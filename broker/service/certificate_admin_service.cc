@@ -89,7 +89,7 @@ absl::Status CertificateAdminService::Simulate(
   CB_RETURN_IF_ERROR(
       CheckChainSize(static_cast<size_t>(request.certificate_chain_size()),
                      snapshot->max_chain_length(), request.ocsp_response()));
-  decision.leaf_fingerprint = LeafFingerprint(request.certificate_chain(0));
+  decision.leaf_fingerprint = x509::Sha256Hex(request.certificate_chain(0));
   CB_ASSIGN_OR_RETURN(std::string server_name,
                       EffectiveServerName(request.server_name(), target));
   CB_ASSIGN_OR_RETURN(absl::Time when, ValidationTime(request, clock_()));

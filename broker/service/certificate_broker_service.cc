@@ -202,7 +202,7 @@ absl::Status CertificateBrokerService::DecideClientCertificate(
   SetTimestamp(certificate->not_after, response.mutable_not_after());
   SetTimestamp(certificate->RefreshAfter(), response.mutable_refresh_after());
   response.set_certificate_id(certificate->id);
-  decision.leaf_fingerprint = LeafFingerprint(certificate->chain_der[0]);
+  decision.leaf_fingerprint = x509::Sha256Hex(certificate->chain_der[0]);
   response.set_policy_version(snapshot.version());
   response.set_rule_name(rule->name);
   decision.verdict = "give";
@@ -223,7 +223,7 @@ absl::Status CertificateBrokerService::DecideServerCertificate(
   CB_RETURN_IF_ERROR(
       CheckChainSize(static_cast<size_t>(request.certificate_chain_size()),
                      snapshot.max_chain_length(), request.ocsp_response()));
-  decision.leaf_fingerprint = LeafFingerprint(request.certificate_chain(0));
+  decision.leaf_fingerprint = x509::Sha256Hex(request.certificate_chain(0));
   CB_ASSIGN_OR_RETURN(std::string server_name,
                       EffectiveServerName(request.server_name(), target));
 

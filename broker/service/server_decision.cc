@@ -5,7 +5,6 @@
 #include <optional>
 
 #include "absl/status/status.h"
-#include "absl/strings/escaping.h"
 #include "absl/strings/str_cat.h"
 #include "broker/common/host_name.h"
 #include "broker/revocation/ocsp_response.h"
@@ -28,33 +27,18 @@ validation::ChainVerdict Rejection(v1::Reason reason, std::string detail) {
 // DeniedByList finds a certificate the rule's deny lists reject outright.
 std::optional<validation::ChainVerdict> DeniedByList(
     const x509::CertificateList& chain, const validation::ChainPolicy& policy) {
-  if (policy.denied_fingerprints.empty() && policy.denied_spki.empty())
-    return std::nullopt;
-  auto listed = [](const std::vector<std::string>& list,
-                   const std::string& digest) {
-    return std::find(list.begin(), list.end(), digest) != list.end();
-  };
   for (size_t i = 0; i < chain.size(); ++i) {
-    const X509* certificate = chain[i].get();
-    if (listed(policy.denied_fingerprints,
-               validation::CertificateSha256(certificate)) ||
-        listed(policy.denied_spki, validation::SpkiSha256(certificate))) {
-      return Rejection(v1::DENIED, absl::StrCat("certificate_chain[", i, "] (",
-                                                x509::SubjectName(certificate),
-                                                ") is denied by the policy"));
+    if (auto denial = validation::Denial(chain[i].get(), policy)) {
+      return Rejection(
+          v1::DENIED,
+          absl::StrCat("certificate_chain[", i, "] (",
+                       x509::SubjectName(chain[i].get()), ") ", *denial));
     }
   }
   return std::nullopt;
 }
 
 }  // namespace
-
-std::string LeafFingerprint(absl::string_view der) {
-  uint8_t digest[SHA256_DIGEST_LENGTH];
-  SHA256(reinterpret_cast<const uint8_t*>(der.data()), der.size(), digest);
-  return absl::BytesToHexString(
-      absl::string_view(reinterpret_cast<const char*>(digest), sizeof(digest)));
-}
 
 absl::Status CheckChainSize(size_t count, uint32_t max_length,
                             absl::string_view ocsp_response) {

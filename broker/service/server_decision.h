@@ -41,10 +41,6 @@ struct ServerChainInputs {
   bool describe_path = false;  // See ServerChainCheck::describe_path.
 };
 
-// LeafFingerprint is the lowercase hex SHA-256 of a DER certificate as sent
-// (no parsing needed), for the audit log.
-std::string LeafFingerprint(absl::string_view der);
-
 // InputsOf gathers the inputs of an OnServerCertificate or
 // SimulateServerCertificate request (the two carry the same fields).
 template <typename Request>

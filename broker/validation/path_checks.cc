@@ -10,12 +10,6 @@
 namespace certbroker::validation {
 namespace {
 
-std::string Sha256(const std::string& data) {
-  uint8_t digest[SHA256_DIGEST_LENGTH];
-  SHA256(reinterpret_cast<const uint8_t*>(data.data()), data.size(), digest);
-  return std::string(reinterpret_cast<const char*>(digest), sizeof(digest));
-}
-
 // PublicKey returns `certificate`'s decoded key, or null.
 bssl::UniquePtr<EVP_PKEY> PublicKey(const X509* certificate) {
   // X509_get_pubkey takes a non-const pointer but only reads (and caches).
@@ -90,12 +84,34 @@ std::string SpkiSha256(const X509* certificate) {
     return std::string();
   }
   bssl::UniquePtr<uint8_t> owned(der);
-  return Sha256(std::string(reinterpret_cast<const char*>(der),
-                            static_cast<size_t>(length)));
+  return x509::Sha256(absl::string_view(reinterpret_cast<const char*>(der),
+                                        static_cast<size_t>(length)));
 }
 
 std::string CertificateSha256(const X509* certificate) {
-  return Sha256(x509::CertificateToDer(certificate));
+  return x509::Sha256(x509::CertificateToDer(certificate));
+}
+
+std::optional<std::string> Denial(const X509* certificate,
+                                  const ChainPolicy& policy) {
+  auto listed = [](const std::vector<std::string>& list,
+                   const std::string& digest) {
+    return std::find(list.begin(), list.end(), digest) != list.end();
+  };
+  if (!policy.denied_fingerprints.empty()) {
+    std::string fingerprint = CertificateSha256(certificate);
+    if (listed(policy.denied_fingerprints, fingerprint)) {
+      return absl::StrCat("is denied by its fingerprint ",
+                          PinText(fingerprint));
+    }
+  }
+  if (!policy.denied_spki.empty()) {
+    std::string spki = SpkiSha256(certificate);
+    if (listed(policy.denied_spki, spki)) {
+      return absl::StrCat("has the denied key ", PinText(spki));
+    }
+  }
+  return std::nullopt;
 }
 
 std::string PinText(const std::string& digest) {

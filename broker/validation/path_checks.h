@@ -29,6 +29,12 @@ std::string SpkiSha256(const X509* certificate);
 // CertificateSha256 returns the SHA-256 (32 raw bytes) of the DER.
 std::string CertificateSha256(const X509* certificate);
 
+// Denial says why `certificate` is rejected outright by `policy`'s deny
+// lists ("is denied by its fingerprint sha256/...", "has the denied key
+// sha256/..."), or nullopt.
+std::optional<std::string> Denial(const X509* certificate,
+                                  const ChainPolicy& policy);
+
 // PinText renders a SHA-256 digest as "sha256/<base64>".
 std::string PinText(const std::string& digest);
 

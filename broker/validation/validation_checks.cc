@@ -50,21 +50,9 @@ void Validation::CheckStapledOcsp() {
 }
 
 void Validation::CheckDenied(const X509* certificate) {
-  if (policy_.denied_fingerprints.empty() && policy_.denied_spki.empty())
-    return;
-  std::string fingerprint = CertificateSha256(certificate);
-  if (std::find(policy_.denied_fingerprints.begin(),
-                policy_.denied_fingerprints.end(),
-                fingerprint) != policy_.denied_fingerprints.end()) {
-    Record(Reason::DENIED, absl::StrCat(text_.Describe(certificate),
-                                        " is denied by its fingerprint ",
-                                        PinText(fingerprint)));
-  }
-  std::string spki = SpkiSha256(certificate);
-  if (std::find(policy_.denied_spki.begin(), policy_.denied_spki.end(), spki) !=
-      policy_.denied_spki.end()) {
-    Record(Reason::DENIED, absl::StrCat(text_.Describe(certificate),
-                                        " has the denied key ", PinText(spki)));
+  if (auto denial = Denial(certificate, policy_)) {
+    Record(Reason::DENIED,
+           absl::StrCat(text_.Describe(certificate), " ", *denial));
   }
 }
 

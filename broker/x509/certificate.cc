@@ -108,12 +108,18 @@ absl::Time NotAfter(const X509* certificate) {
   return Asn1TimeToAbsl(X509_get0_notAfter(certificate));
 }
 
-std::string Sha256Fingerprint(const X509* certificate) {
-  std::string der = CertificateToDer(certificate);
+std::string Sha256(absl::string_view data) {
   uint8_t digest[SHA256_DIGEST_LENGTH];
-  SHA256(reinterpret_cast<const uint8_t*>(der.data()), der.size(), digest);
-  return absl::BytesToHexString(
-      absl::string_view(reinterpret_cast<const char*>(digest), sizeof(digest)));
+  SHA256(reinterpret_cast<const uint8_t*>(data.data()), data.size(), digest);
+  return std::string(reinterpret_cast<const char*>(digest), sizeof(digest));
+}
+
+std::string Sha256Hex(absl::string_view data) {
+  return absl::BytesToHexString(Sha256(data));
+}
+
+std::string Sha256Fingerprint(const X509* certificate) {
+  return Sha256Hex(CertificateToDer(certificate));
 }
 
 std::string DescribeCertificate(size_t index, const X509* certificate) {

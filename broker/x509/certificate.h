@@ -50,6 +50,13 @@ absl::Time Asn1TimeToAbsl(const ASN1_TIME* time);
 absl::Time NotBefore(const X509* certificate);
 absl::Time NotAfter(const X509* certificate);
 
+// Sha256 returns the SHA-256 (32 raw bytes) of `data`.
+std::string Sha256(absl::string_view data);
+
+// Sha256Hex returns the lowercase hex SHA-256 of `data`; of a certificate's
+// DER, that is its fingerprint.
+std::string Sha256Hex(absl::string_view data);
+
 // Sha256Fingerprint returns the lowercase hex SHA-256 of `certificate`'s DER.
 std::string Sha256Fingerprint(const X509* certificate);
 
