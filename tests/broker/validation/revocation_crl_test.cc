@@ -28,9 +28,9 @@ class CrlRevocationTest : public ::testing::Test {
     leaf_ =
         MustIssue(devpki::ServerSpec("api.example.com", {"api.example.com"}),
                   &intermediate_);
-    x509::CertificateList roots;
-    roots.push_back(bssl::UpRef(root_.certificate));
-    trust_ = *TrustStore::Create(roots, {"crl-roots"});
+    auto trust = TrustStore::Create(Chain({&root_}), {"crl-roots"});
+    ASSERT_TRUE(trust.ok()) << trust.status();
+    trust_ = *trust;
   }
 
   // Crls returns a CRL from the root (about the intermediate) and one from
@@ -54,9 +54,7 @@ class CrlRevocationTest : public ::testing::Test {
   ChainVerdict Validate(RevocationMode mode,
                         const std::vector<bssl::UniquePtr<X509_CRL>>& crls,
                         const std::string& staple = "") {
-    x509::CertificateList chain;
-    chain.push_back(bssl::UpRef(leaf_.certificate));
-    chain.push_back(bssl::UpRef(intermediate_.certificate));
+    x509::CertificateList chain = Chain({&leaf_, &intermediate_});
     ChainPolicy policy;
     policy.revocation = mode;
     ServerChainCheck check{"api.example.com", absl::Now(), staple};

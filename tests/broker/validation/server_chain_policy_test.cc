@@ -25,9 +25,7 @@ class ChainPolicyTest : public ::testing::Test {
     root_ = MustIssue(devpki::RootSpec("Policy Root"), nullptr);
     intermediate_ =
         MustIssue(devpki::IntermediateSpec("Policy Intermediate"), &root_);
-    x509::CertificateList roots;
-    roots.push_back(bssl::UpRef(root_.certificate));
-    auto trust = TrustStore::Create(roots, {"policy-roots"});
+    auto trust = TrustStore::Create(Chain({&root_}), {"policy-roots"});
     ASSERT_TRUE(trust.ok()) << trust.status();
     trust_ = *trust;
   }
@@ -44,10 +42,8 @@ class ChainPolicyTest : public ::testing::Test {
   ChainVerdict Validate(const Issued& leaf, const ChainPolicy& policy,
                         const std::string& name = "api.example.com",
                         const Issued* intermediate = nullptr) {
-    x509::CertificateList chain;
-    chain.push_back(bssl::UpRef(leaf.certificate));
-    chain.push_back(bssl::UpRef(
-        (intermediate ? intermediate : &intermediate_)->certificate));
+    x509::CertificateList chain =
+        Chain({&leaf, intermediate ? intermediate : &intermediate_});
     ServerChainCheck check{name, absl::Now()};
     return ValidateServerChain(*trust_, chain, check, policy);
   }
