@@ -58,7 +58,7 @@ struct ServerChainCheck {
   absl::Time now;
   // ocsp_response is the OCSP response stapled for the leaf (DER), or
   // empty. Must outlive the call.
-  absl::string_view ocsp_response;
+  absl::string_view ocsp_response = {};
   // describe_path fills ChainVerdict::path (subjects and fingerprints cost
   // more than the rest of an accepted decision; only simulation needs them).
   bool describe_path = false;

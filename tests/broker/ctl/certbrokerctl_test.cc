@@ -47,7 +47,9 @@ class CertbrokerctlTest : public ::testing::Test {
   }
 
   static void TearDownTestSuite() {
-    if (broker_ != nullptr) EXPECT_EQ(broker_->Stop(), 0);
+    if (broker_ != nullptr) {
+      EXPECT_EQ(broker_->Stop(), 0);
+    }
     delete broker_;
     delete dir_;
   }
