@@ -34,6 +34,36 @@ bool AuditWriter::Submit(store::AuditRecord record) {
   return true;
 }
 
+absl::Status AuditWriter::AppendNow(store::AuditRecord record) {
+  std::vector<store::AuditRecord> one;
+  one.push_back(std::move(record));
+  absl::Status appended = log_.AppendAudit(one);
+  if (!appended.ok()) {
+    ++append_failures_;
+    return appended;
+  }
+  ++written_;
+  Deliver(one);
+  return absl::OkStatus();
+}
+
+int64_t AuditWriter::Subscribe(Delivery deliver) {
+  absl::MutexLock lock(&subscribers_mu_);
+  int64_t id = next_subscriber_++;
+  subscribers_[id] = std::move(deliver);
+  return id;
+}
+
+void AuditWriter::Unsubscribe(int64_t id) {
+  absl::MutexLock lock(&subscribers_mu_);
+  subscribers_.erase(id);
+}
+
+void AuditWriter::Deliver(const std::vector<store::AuditRecord>& records) {
+  absl::MutexLock lock(&subscribers_mu_);
+  for (auto& [id, deliver] : subscribers_) deliver(records);
+}
+
 void AuditWriter::Stop(absl::Duration deadline) {
   {
     absl::MutexLock lock(&mu_);
@@ -80,6 +110,7 @@ void AuditWriter::Loop() {
       absl::Status appended = log_.AppendAudit(batch);
       if (appended.ok()) {
         written_ += batch.size();
+        Deliver(batch);
         backoff = absl::Milliseconds(100);
       } else {
         ++append_failures_;

@@ -11,7 +11,10 @@
 
 #include <atomic>
 #include <deque>
+#include <functional>
+#include <map>
 #include <thread>
+#include <vector>
 
 #include "absl/synchronization/mutex.h"
 #include "absl/time/time.h"
@@ -42,9 +45,25 @@ class AuditWriter {
   // stopping): the record was not taken and the decision must be refused.
   bool Submit(store::AuditRecord record);
 
+  // AppendNow appends `record` synchronously, bypassing the queue: for
+  // admin changes, whose record must be durable before they are answered.
+  // Watchers see it like any other record.
+  absl::Status AppendNow(store::AuditRecord record);
+
+  // Subscribe calls `deliver` with every batch of records appended from now
+  // on (on the writer's thread, or on the thread of AppendNow; keep it
+  // short and never call back into the writer from it). Returns an id for
+  // Unsubscribe, after which `deliver` is never called again.
+  using Delivery = std::function<void(const std::vector<store::AuditRecord>&)>;
+  int64_t Subscribe(Delivery deliver);
+  void Unsubscribe(int64_t id);
+
   // Stop appends what is queued (retrying a failing store until
   // `deadline`), then stops the thread. Idempotent.
   void Stop(absl::Duration deadline = absl::Seconds(10));
+
+  // log is the audit log the writer appends to, for reading it.
+  store::AuditLog& log() const { return log_; }
 
   size_t written() const { return written_.load(); }
   size_t refused() const { return refused_.load(); }
@@ -53,6 +72,7 @@ class AuditWriter {
  private:
   void Loop();
   void Prune(absl::Time now);
+  void Deliver(const std::vector<store::AuditRecord>& records);
 
   store::AuditLog& log_;
   const AuditWriterOptions options_;
@@ -64,6 +84,10 @@ class AuditWriter {
   std::atomic<size_t> refused_{0};
   std::atomic<size_t> append_failures_{0};
   std::thread thread_;
+
+  absl::Mutex subscribers_mu_;  // Held while delivering.
+  int64_t next_subscriber_ ABSL_GUARDED_BY(subscribers_mu_) = 1;
+  std::map<int64_t, Delivery> subscribers_ ABSL_GUARDED_BY(subscribers_mu_);
 };
 
 }  // namespace certbroker::audit

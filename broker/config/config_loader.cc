@@ -29,6 +29,15 @@ bool IsJsonDocument(absl::string_view text) {
 
 absl::StatusOr<BrokerConfig> ParseConfig(absl::string_view text,
                                          absl::string_view source) {
+  auto config = ParseConfigDocument(text, source);
+  if (!config.ok()) return config.status();
+  absl::Status valid = ValidateConfig(*config, source);
+  if (!valid.ok()) return valid;
+  return config;
+}
+
+absl::StatusOr<BrokerConfig> ParseConfigDocument(absl::string_view text,
+                                                 absl::string_view source) {
   // JSON is YAML too, with the same meaning; a JSON document skips the YAML
   // step (most of the load time of large generated policies), at the price
   // of protobuf's less precise error positions.
@@ -51,8 +60,6 @@ absl::StatusOr<BrokerConfig> ParseConfig(absl::string_view text,
     message = message.substr(0, message.find('\n'));
     return absl::InvalidArgumentError(absl::StrCat(source, ": ", message));
   }
-  absl::Status valid = ValidateConfig(config, source);
-  if (!valid.ok()) return valid;
   return config;
 }
 

@@ -5,6 +5,7 @@
 #ifndef CERTBROKER_BROKER_CONFIG_CONFIG_LOADER_H_
 #define CERTBROKER_BROKER_CONFIG_CONFIG_LOADER_H_
 
+#include <set>
 #include <string>
 
 #include "absl/status/statusor.h"
@@ -23,15 +24,29 @@ using BrokerConfig = ::certbroker::config::v1::BrokerConfig;
 absl::StatusOr<BrokerConfig> ParseConfig(absl::string_view text,
                                          absl::string_view source);
 
+// ParseConfigDocument is ParseConfig without ValidateConfig, for callers
+// that validate against stored objects as well (CompilePolicy).
+absl::StatusOr<BrokerConfig> ParseConfigDocument(absl::string_view text,
+                                                 absl::string_view source);
+
 // LoadConfigFile reads `path` and calls ParseConfig. Fails as ReadFile does
 // when the file cannot be read.
 absl::StatusOr<BrokerConfig> LoadConfigFile(const std::string& path);
+
+// StoredNames are the ids of the certificates and trust bundles the broker's
+// store holds. Rules may name them like the configuration's own; the
+// configuration may not define the same ids again.
+struct StoredNames {
+  std::set<std::string> certificates;
+  std::set<std::string> trust_bundles;
+};
 
 // ValidateConfig checks what the schema cannot: required fields, unique and
 // well-formed names, references between sections, host patterns, ports and
 // limits. Errors name `source` and the field path.
 absl::Status ValidateConfig(const BrokerConfig& config,
-                            absl::string_view source);
+                            absl::string_view source,
+                            const StoredNames& stored = {});
 
 // Effective limits and TTLs, with the documented defaults applied.
 uint32_t MaxChainLength(const BrokerConfig& config);

@@ -54,6 +54,22 @@ absl::Status CheckName(absl::string_view source, const std::string& path,
   return absl::OkStatus();
 }
 
+// CheckNewName is CheckName for an id the store may hold too.
+absl::Status CheckNewName(absl::string_view source, const std::string& path,
+                          absl::string_view name,
+                          const std::set<std::string>& stored,
+                          absl::string_view stored_prefix,
+                          std::set<std::string>& seen) {
+  if (stored.count(std::string(name)) > 0) {
+    return Problem(
+        source, path,
+        absl::StrCat("'", name, "' is also stored in the broker (",
+                     stored_prefix, name,
+                     "); rename one of them or delete the stored one"));
+  }
+  return CheckName(source, path, name, seen);
+}
+
 absl::Status CheckHostPattern(absl::string_view source, const std::string& path,
                               const std::string& pattern) {
   if (pattern == "*") return absl::OkStatus();
@@ -237,24 +253,27 @@ absl::Status ValidateRule(const BrokerConfig& config, absl::string_view source,
 }  // namespace
 
 absl::Status ValidateConfig(const BrokerConfig& config,
-                            absl::string_view source) {
-  std::set<std::string> bundles;
+                            absl::string_view source,
+                            const StoredNames& stored) {
+  std::set<std::string> bundles = stored.trust_bundles;
   for (int i = 0; i < config.trust_bundles_size(); ++i) {
     const auto& bundle = config.trust_bundles(i);
     const std::string path = absl::StrCat("trust_bundles[", i, "]");
     absl::Status status =
-        CheckName(source, path + ".name", bundle.name(), bundles);
+        CheckNewName(source, path + ".name", bundle.name(),
+                     stored.trust_bundles, "trustBundles/", bundles);
     if (!status.ok()) return status;
     if (bundle.source_case() == v1::TrustBundle::SOURCE_NOT_SET) {
       return Problem(source, path, "one of pem_file or pem is required");
     }
   }
-  std::set<std::string> certificates;
+  std::set<std::string> certificates = stored.certificates;
   for (int i = 0; i < config.certificates_size(); ++i) {
     const auto& certificate = config.certificates(i);
     const std::string path = absl::StrCat("certificates[", i, "]");
     absl::Status status =
-        CheckName(source, path + ".id", certificate.id(), certificates);
+        CheckNewName(source, path + ".id", certificate.id(),
+                     stored.certificates, "certificates/", certificates);
     if (!status.ok()) return status;
     if (certificate.chain_pem_file().empty()) {
       return Problem(source, path + ".chain_pem_file", "required");

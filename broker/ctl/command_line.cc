@@ -12,7 +12,50 @@ namespace certbroker::ctl {
 std::string Options::Get(absl::string_view name,
                          absl::string_view fallback) const {
   auto found = values_.find(std::string(name));
-  return found == values_.end() ? std::string(fallback) : found->second;
+  return found == values_.end() ? std::string(fallback) : found->second.back();
+}
+
+std::vector<std::string> Options::GetAll(absl::string_view name) const {
+  auto found = values_.find(std::string(name));
+  return found == values_.end() ? std::vector<std::string>() : found->second;
+}
+
+absl::Status Options::ParseOne(const std::vector<OptionSpec>& specs,
+                               std::vector<std::string>& args,
+                               Options& options) {
+  std::string name = args.front().substr(2);
+  args.erase(args.begin());
+  std::string value;
+  bool has_inline_value = false;
+  if (size_t equals = name.find('='); equals != std::string::npos) {
+    value = name.substr(equals + 1);
+    name = name.substr(0, equals);
+    has_inline_value = true;
+  }
+  auto spec = std::find_if(
+      specs.begin(), specs.end(),
+      [&](const OptionSpec& candidate) { return candidate.name == name; });
+  if (spec == specs.end()) {
+    return absl::InvalidArgumentError(absl::StrCat("unknown option --", name));
+  }
+  if (spec->value_name.empty()) {
+    if (has_inline_value) {
+      return absl::InvalidArgumentError(
+          absl::StrCat("--", name, " takes no value"));
+    }
+    options.values_[name].push_back("true");
+    return absl::OkStatus();
+  }
+  if (!has_inline_value) {
+    if (args.empty()) {
+      return absl::InvalidArgumentError(
+          absl::StrCat("--", name, " needs a value (", spec->value_name, ")"));
+    }
+    value = args.front();
+    args.erase(args.begin());
+  }
+  options.values_[name].push_back(value);
+  return absl::OkStatus();
 }
 
 absl::StatusOr<Options> ParseOptions(const std::vector<OptionSpec>& specs,
@@ -20,45 +63,33 @@ absl::StatusOr<Options> ParseOptions(const std::vector<OptionSpec>& specs,
                                      bool stop_at_positional) {
   Options options;
   while (!args.empty()) {
-    std::string argument = args.front();
-    if (!absl::StartsWith(argument, "--")) {
+    if (!absl::StartsWith(args.front(), "--")) {
       if (stop_at_positional) break;
       return absl::InvalidArgumentError(
-          absl::StrCat("unexpected argument '", argument, "'"));
+          absl::StrCat("unexpected argument '", args.front(), "'"));
     }
-    args.erase(args.begin());
-    std::string name = argument.substr(2);
-    std::string value;
-    bool has_inline_value = false;
-    if (size_t equals = name.find('='); equals != std::string::npos) {
-      value = name.substr(equals + 1);
-      name = name.substr(0, equals);
-      has_inline_value = true;
+    absl::Status parsed = Options::ParseOne(specs, args, options);
+    if (!parsed.ok()) return parsed;
+  }
+  return options;
+}
+
+absl::StatusOr<Options> ParseArguments(const std::vector<OptionSpec>& specs,
+                                       std::vector<std::string> args,
+                                       std::vector<std::string>& positionals) {
+  Options options;
+  while (!args.empty()) {
+    if (args.front() == "--") {
+      positionals.insert(positionals.end(), args.begin() + 1, args.end());
+      break;
     }
-    auto spec = std::find_if(
-        specs.begin(), specs.end(),
-        [&](const OptionSpec& candidate) { return candidate.name == name; });
-    if (spec == specs.end()) {
-      return absl::InvalidArgumentError(
-          absl::StrCat("unknown option --", name));
-    }
-    if (spec->value_name.empty()) {
-      if (has_inline_value) {
-        return absl::InvalidArgumentError(
-            absl::StrCat("--", name, " takes no value"));
-      }
-      options.values_[name] = "true";
+    if (!absl::StartsWith(args.front(), "--")) {
+      positionals.push_back(args.front());
+      args.erase(args.begin());
       continue;
     }
-    if (!has_inline_value) {
-      if (args.empty()) {
-        return absl::InvalidArgumentError(absl::StrCat(
-            "--", name, " needs a value (", spec->value_name, ")"));
-      }
-      value = args.front();
-      args.erase(args.begin());
-    }
-    options.values_[name] = value;
+    absl::Status parsed = Options::ParseOne(specs, args, options);
+    if (!parsed.ok()) return parsed;
   }
   return options;
 }

@@ -16,9 +16,15 @@ namespace certbroker::ctl {
 inline constexpr int kExitOk = 0;  // Done; for checks, accepted.
 inline constexpr int kExitRpcError =
     1;  // The broker answered an error or was unreachable.
-inline constexpr int kExitUsage =
-    2;  // Bad command line or unreadable input file.
-inline constexpr int kExitRejected = 3;  // A check's answer was "reject".
+// Bad command line, or an input file that cannot be read or parsed.
+inline constexpr int kExitUsage = 2;
+// A check's answer was "reject": simulate's verdict, or the policy
+// document `policy put` sent.
+inline constexpr int kExitRejected = 3;
+// `policy diff`: the live policy and the file differ.
+inline constexpr int kExitDifferent = 4;
+// `policy put --expected-version`: the policy changed since that version.
+inline constexpr int kExitConflict = 5;
 
 enum class OutputFormat { kTable, kJson };
 

@@ -31,16 +31,33 @@ absl::StatusOr<std::shared_ptr<const ClientCertificate>> MakeClientCertificate(
   auto key = x509::ParsePemPrivateKey(key_pem, key_source);
   if (!key.ok()) return fail(key.status().message());
 
-  auto loaded = std::make_shared<ClientCertificate>();
-  loaded->id = std::move(id);
-  loaded->chain = std::move(chain).value();
-  loaded->key = std::move(key).value();
-  loaded->exportable = exportable;
-  X509* leaf = loaded->chain.front().get();
-  if (!x509::KeyMatchesCertificate(leaf, loaded->key.get())) {
+  X509* leaf = chain->front().get();
+  if (!x509::KeyMatchesCertificate(leaf, key->get())) {
     return fail(absl::StrCat("the private key in ", key_source,
                              " does not match the leaf certificate (",
                              x509::SubjectName(leaf), ") in ", chain_source));
+  }
+  return MakeClientCertificate(std::move(id), std::move(chain).value(),
+                               std::move(key).value(), exportable, where);
+}
+
+absl::StatusOr<std::shared_ptr<const ClientCertificate>> MakeClientCertificate(
+    std::string id, x509::CertificateList chain, bssl::UniquePtr<EVP_PKEY> key,
+    bool exportable, absl::string_view where) {
+  auto fail = [&](absl::string_view what) {
+    return absl::InvalidArgumentError(absl::StrCat(where, ": ", what));
+  };
+  if (chain.empty()) return fail("the chain holds no certificate");
+  auto loaded = std::make_shared<ClientCertificate>();
+  loaded->id = std::move(id);
+  loaded->chain = std::move(chain);
+  loaded->key = std::move(key);
+  loaded->exportable = exportable;
+  X509* leaf = loaded->chain.front().get();
+  if (!x509::KeyMatchesCertificate(leaf, loaded->key.get())) {
+    return fail(absl::StrCat("the private key does not match the leaf "
+                             "certificate (",
+                             x509::SubjectName(leaf), ")"));
   }
   if ((X509_get_extension_flags(leaf) & EXFLAG_XKUSAGE) != 0 &&
       (X509_get_extended_key_usage(leaf) & XKU_SSL_CLIENT) == 0) {

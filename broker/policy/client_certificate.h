@@ -48,6 +48,12 @@ absl::StatusOr<std::shared_ptr<const ClientCertificate>> MakeClientCertificate(
     absl::string_view key_pem, absl::string_view key_source, bool exportable,
     absl::string_view where);
 
+// MakeClientCertificate builds a ClientCertificate from a parsed chain (leaf
+// first, not empty) and key, with the same checks.
+absl::StatusOr<std::shared_ptr<const ClientCertificate>> MakeClientCertificate(
+    std::string id, x509::CertificateList chain, bssl::UniquePtr<EVP_PKEY> key,
+    bool exportable, absl::string_view where);
+
 }  // namespace certbroker::policy
 
 #endif  // CERTBROKER_BROKER_POLICY_CLIENT_CERTIFICATE_H_

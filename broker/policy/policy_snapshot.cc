@@ -28,11 +28,12 @@ class Digest {
     SHA256_Update(&context_, label.data(), label.size());
     SHA256_Update(&context_, data.data(), data.size());
   }
-  std::string Hex16() {
+  // Hex returns the digest in hex; call once.
+  std::string Hex() {
     uint8_t digest[SHA256_DIGEST_LENGTH];
     SHA256_Final(digest, &context_);
     return absl::BytesToHexString(
-        absl::string_view(reinterpret_cast<const char*>(digest), 8));
+        absl::string_view(reinterpret_cast<const char*>(digest), sizeof(digest)));
   }
 
  private:
@@ -52,6 +53,13 @@ class Loader {
 
   absl::StatusOr<std::string> Read(const std::string& field_path,
                                    const std::string& path) {
+    if (base_dir_.empty() && !path.empty() && path[0] != '/') {
+      return absl::InvalidArgumentError(absl::StrCat(
+          source_, ": ", field_path, ": '", path,
+          "' is a relative path; a policy stored through the admin API may "
+          "only name absolute paths (or store the certificate, bundle or CRL "
+          "itself through the admin API)"));
+    }
     std::string resolved = Resolve(path);
     auto contents = ReadFile(resolved);
     if (!contents.ok()) {
@@ -150,10 +158,19 @@ absl::Duration ToDuration(const google::protobuf::Duration& duration) {
 
 }  // namespace
 
-absl::StatusOr<std::shared_ptr<const PolicySnapshot>> CompilePolicy(
+absl::StatusOr<std::shared_ptr<PolicySnapshot>> CompilePolicy(
     const config::BrokerConfig& config, const std::string& base_dir,
-    absl::string_view source) {
-  CB_RETURN_IF_ERROR(config::ValidateConfig(config, source));
+    absl::string_view source, const CompileOptions& options) {
+  config::StoredNames stored_names;
+  if (options.stored != nullptr) {
+    for (const auto& [id, unused] : options.stored->certificates) {
+      stored_names.certificates.insert(id);
+    }
+    for (const auto& [name, unused] : options.stored->trust_bundles) {
+      stored_names.trust_bundles.insert(name);
+    }
+  }
+  CB_RETURN_IF_ERROR(config::ValidateConfig(config, source, stored_names));
   Digest digest;
   std::string serialized;
   config.SerializeToString(&serialized);
@@ -165,15 +182,26 @@ absl::StatusOr<std::shared_ptr<const PolicySnapshot>> CompilePolicy(
     CB_ASSIGN_OR_RETURN(bundles[config.trust_bundles(i).name()],
                         LoadBundle(config.trust_bundles(i), i, loader));
   }
-  std::map<std::string, std::shared_ptr<const ClientCertificate>> certificates;
+  std::shared_ptr<PolicySnapshot> snapshot(new PolicySnapshot());
+  auto& certificates = snapshot->certificates_;
   for (int i = 0; i < config.certificates_size(); ++i) {
     CB_ASSIGN_OR_RETURN(certificates[config.certificates(i).id()],
                         LoadCertificate(config.certificates(i), i, loader));
   }
-
-  std::shared_ptr<PolicySnapshot> snapshot(new PolicySnapshot());
   for (int i = 0; i < config.crls_size(); ++i) {
     CB_RETURN_IF_ERROR(LoadCrls(config.crls(i), i, loader, snapshot->crls_));
+  }
+  if (options.stored != nullptr) {
+    for (const auto& [id, certificate] : options.stored->certificates) {
+      certificates[id] = certificate;
+    }
+    for (const auto& [name, roots] : options.stored->trust_bundles) {
+      auto& copy = bundles[name];
+      for (const auto& root : roots) copy.push_back(bssl::UpRef(root));
+    }
+    for (const auto& crl : options.stored->crls) {
+      snapshot->crls_.push_back(bssl::UpRef(crl));
+    }
   }
   snapshot->verdict_cache_ = config.verdict_cache();
   snapshot->max_chain_length_ = config::MaxChainLength(config);
@@ -212,6 +240,9 @@ absl::StatusOr<std::shared_ptr<const PolicySnapshot>> CompilePolicy(
     std::vector<std::string> names(
         rule.server_validation().trust_bundles().begin(),
         rule.server_validation().trust_bundles().end());
+    for (const std::string& name : names) {
+      snapshot->bundle_users_.emplace(name, rule.name());
+    }
     if (!names.empty()) {
       auto& store = stores[names];
       if (store == nullptr) {
@@ -235,8 +266,31 @@ absl::StatusOr<std::shared_ptr<const PolicySnapshot>> CompilePolicy(
         absl::StrCat(source, ": rules: ", index.status().message()));
   }
   snapshot->index_ = std::move(index).value();
-  snapshot->version_ = digest.Hex16();
-  return std::shared_ptr<const PolicySnapshot>(std::move(snapshot));
+  snapshot->files_digest_ = digest.Hex();
+  snapshot->version_ = options.version.empty()
+                           ? snapshot->files_digest_.substr(0, 16)
+                           : options.version;
+  return snapshot;
+}
+
+std::vector<std::string> PolicySnapshot::RulesUsingCertificate(
+    absl::string_view id) const {
+  std::vector<std::string> names;
+  for (const CompiledRule& rule : rules_) {
+    if (rule.client_certificate != nullptr && rule.client_certificate->id == id)
+      names.push_back(rule.name);
+  }
+  return names;
+}
+
+std::vector<std::string> PolicySnapshot::RulesUsingBundle(
+    absl::string_view name) const {
+  std::vector<std::string> names;
+  auto range = bundle_users_.equal_range(std::string(name));
+  for (auto it = range.first; it != range.second; ++it) {
+    names.push_back(it->second);
+  }
+  return names;
 }
 
 absl::StatusOr<std::shared_ptr<const PolicySnapshot>> LoadPolicyFile(

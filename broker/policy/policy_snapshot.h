@@ -6,6 +6,7 @@
 #define CERTBROKER_BROKER_POLICY_POLICY_SNAPSHOT_H_
 
 #include <atomic>
+#include <map>
 #include <memory>
 #include <string>
 #include <vector>
@@ -13,9 +14,28 @@
 #include "absl/status/statusor.h"
 #include "absl/time/time.h"
 #include "broker/config/config_loader.h"
+#include "broker/policy/client_certificate.h"
 #include "broker/policy/rule_index.h"
 
 namespace certbroker::policy {
+
+// StoredObjects are the certificates, trust bundles and CRLs the broker's
+// store holds, already opened. A configuration's rules may name them like
+// the configuration's own.
+struct StoredObjects {
+  std::map<std::string, std::shared_ptr<const ClientCertificate>> certificates;
+  std::map<std::string, x509::CertificateList> trust_bundles;
+  std::vector<bssl::UniquePtr<X509_CRL>> crls;
+};
+
+// CompileOptions adjust CompilePolicy.
+struct CompileOptions {
+  // stored, when set, adds the store's objects.
+  const StoredObjects* stored = nullptr;
+  // version, when set, is the snapshot's version; otherwise the version is
+  // the digest of the configuration and the files it names.
+  std::string version;
+};
 
 class PolicySnapshot {
  public:
@@ -25,6 +45,25 @@ class PolicySnapshot {
   // version is opaque and changes whenever the configuration or any file it
   // names changes (a digest of both).
   const std::string& version() const { return version_; }
+
+  // set_version replaces the version; only for the snapshot's builder,
+  // before the snapshot is published.
+  void set_version(std::string version) { version_ = std::move(version); }
+
+  // files_digest is the hex SHA-256 of the configuration and the contents
+  // of every file it named, as read: it changes when any of them does.
+  const std::string& files_digest() const { return files_digest_; }
+
+  // certificates are the client certificates by id, configured and stored.
+  const std::map<std::string, std::shared_ptr<const ClientCertificate>>&
+  certificates() const {
+    return certificates_;
+  }
+
+  // rules_using_certificate and rules_using_bundle name the rules that use
+  // a certificate or trust bundle, for refusing deletions still in use.
+  std::vector<std::string> RulesUsingCertificate(absl::string_view id) const;
+  std::vector<std::string> RulesUsingBundle(absl::string_view name) const;
 
   // FindRule returns the most specific rule for `target`, or null.
   const CompiledRule* FindRule(const ResolvedTarget& target) const {
@@ -45,11 +84,16 @@ class PolicySnapshot {
   size_t rule_count() const { return rules_.size(); }
 
  private:
-  friend absl::StatusOr<std::shared_ptr<const PolicySnapshot>> CompilePolicy(
-      const config::BrokerConfig&, const std::string&, absl::string_view);
+  friend absl::StatusOr<std::shared_ptr<PolicySnapshot>> CompilePolicy(
+      const config::BrokerConfig&, const std::string&, absl::string_view,
+      const CompileOptions&);
   PolicySnapshot() = default;
 
   std::string version_;
+  std::string files_digest_;
+  std::map<std::string, std::shared_ptr<const ClientCertificate>>
+      certificates_;
+  std::multimap<std::string, std::string> bundle_users_;  // Bundle -> rule.
   std::vector<CompiledRule> rules_;  // Never resized after index_ is built.
   RuleIndex index_;
   std::vector<bssl::UniquePtr<X509_CRL>> crls_;
@@ -59,13 +103,15 @@ class PolicySnapshot {
   absl::Duration default_cache_ttl_ = absl::Seconds(300);
 };
 
-// CompilePolicy builds a snapshot from a validated `config`, reading the PEM
-// files it names (relative paths are relative to `base_dir`). Every error
-// names `source` and the field path: an unreadable file, an empty trust
-// bundle, a key that does not match its certificate, equally specific rules.
-absl::StatusOr<std::shared_ptr<const PolicySnapshot>> CompilePolicy(
+// CompilePolicy validates `config` (ValidateConfig, with the stored names)
+// and builds a snapshot, reading the PEM files it names (relative paths are
+// relative to `base_dir`; when `base_dir` is empty, relative paths are
+// refused). Every error names `source` and the field path: an unreadable
+// file, an empty trust bundle, a key that does not match its certificate,
+// equally specific rules.
+absl::StatusOr<std::shared_ptr<PolicySnapshot>> CompilePolicy(
     const config::BrokerConfig& config, const std::string& base_dir,
-    absl::string_view source);
+    absl::string_view source, const CompileOptions& options = {});
 
 // LoadPolicyFile parses, validates and compiles the configuration file at
 // `path`.

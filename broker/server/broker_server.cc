@@ -1,7 +1,6 @@
 // certbrokerd's server lifecycle: start-up, signals, reload and shutdown.
 #include "broker/server/broker_server.h"
 
-#include <malloc.h>
 #include <pthread.h>
 #include <signal.h>
 
@@ -11,7 +10,10 @@
 #include "absl/strings/str_join.h"
 #include "broker/common/file.h"
 #include "broker/common/log.h"
+#include "broker/keys/kek.h"
+#include "broker/keys/key_ring.h"
 #include "broker/policy/policy_snapshot.h"
+#include "broker/state/policy_manager.h"
 #include "broker/server/listen_address.h"
 #include "broker/service/certificate_admin_service.h"
 #include "broker/service/certificate_broker_service.h"
@@ -25,29 +27,36 @@ namespace {
 
 constexpr char kServiceName[] = "certbroker.v1.CertificateBroker";
 
-void LogPolicy(absl::string_view what, const policy::PolicySnapshot& snapshot) {
-  LogInfo(absl::StrCat(what, " policy_version=", snapshot.version(),
-                       " rules=", snapshot.rule_count()));
-}
-
-void Reload(const BrokerServerOptions& options,
-            policy::CurrentPolicy& current) {
-  auto next = policy::LoadPolicyFile(options.config_path);
-  // Parsing a large configuration frees a lot that glibc would keep.
-  ::malloc_trim(0);
-  if (!next.ok()) {
-    LogError(absl::StrCat(
-        "reload failed, keeping policy_version=", current.Get()->version(),
-        ": ", next.status().message()));
-    return;
+// LoadKeys reads the KEKs, or returns null without --kek_file.
+absl::StatusOr<std::unique_ptr<keys::KeyRing>> LoadKeys(
+    const BrokerServerOptions& options) {
+  if (options.kek_file.empty()) {
+    if (!options.previous_kek_files.empty()) {
+      return absl::InvalidArgumentError(
+          "--previous_kek_files needs --kek_file (the KEK to rotate to)");
+    }
+    return nullptr;
   }
-  if ((*next)->max_message_bytes() != current.Get()->max_message_bytes()) {
-    LogWarning(
-        "limits.max_message_bytes changed: it takes effect at the next "
-        "restart");
+  keys::KekFileOptions file_options;
+  file_options.allow_insecure_permissions =
+      options.allow_insecure_kek_permissions;
+  auto current = keys::Kek::FromFile(options.kek_file, file_options);
+  if (!current.ok()) {
+    return absl::Status(current.status().code(),
+                        absl::StrCat("--kek_file: ", current.status().message()));
   }
-  current.Set(*next);
-  LogPolicy("reloaded", **next);
+  std::vector<keys::Kek> previous;
+  for (const std::string& path : options.previous_kek_files) {
+    auto kek = keys::Kek::FromFile(path, file_options);
+    if (!kek.ok()) {
+      return absl::Status(
+          kek.status().code(),
+          absl::StrCat("--previous_kek_files: ", kek.status().message()));
+    }
+    previous.push_back(std::move(kek).value());
+  }
+  return std::make_unique<keys::KeyRing>(std::move(current).value(),
+                                         std::move(previous));
 }
 
 }  // namespace
@@ -66,15 +75,44 @@ int RunBroker(const BrokerServerOptions& options) {
   }
   pthread_sigmask(SIG_BLOCK, &signals, nullptr);
 
-  auto initial = policy::LoadPolicyFile(options.config_path);
-  ::malloc_trim(0);  // As after a reload.
-  if (!initial.ok()) {
-    LogError(absl::StrCat("cannot load the configuration: ",
-                          initial.status().message()));
+  std::unique_ptr<store::SqliteStore> store;
+  if (!options.data_dir.empty()) {
+    auto opened = store::OpenSqliteStore(options.data_dir);
+    if (!opened.ok()) {
+      LogError(absl::StrCat("cannot open the store in --data_dir ",
+                            options.data_dir, ": ", opened.status().message()));
+      return 1;
+    }
+    store = std::move(opened).value();
+  }
+  auto keys = LoadKeys(options);
+  if (!keys.ok()) {
+    LogError(std::string(keys.status().message()));
     return 1;
   }
-  policy::CurrentPolicy current(*initial);
-  LogPolicy("loaded", **initial);
+  if (*keys != nullptr) {
+    if (store == nullptr) {
+      LogWarning("--kek_file has no effect without --data_dir");
+    } else {
+      LogInfo(absl::StrCat("sealing keys with KEK ", (*keys)->current().id()));
+    }
+  }
+  state::PolicyManagerOptions manager_options;
+  manager_options.config_path = options.config_path;
+  manager_options.seed_config_path = options.seed_config_path;
+  manager_options.store = store.get();
+  manager_options.keys = keys->get();
+  auto manager = state::PolicyManager::Create(manager_options);
+  if (!manager.ok()) {
+    LogError(absl::StrCat("cannot load the policy: ",
+                          manager.status().message()));
+    return 1;
+  }
+  policy::CurrentPolicy& current = (*manager)->current();
+  std::shared_ptr<const policy::PolicySnapshot> initial = current.Get();
+  LogInfo(absl::StrCat("loaded policy_version=", initial->version(),
+                       " rules=", initial->rule_count(),
+                       " source=", (*manager)->policy_source()));
 
   std::vector<ListenAddress> addresses;
   for (const std::string& text : options.listen) {
@@ -94,16 +132,8 @@ int RunBroker(const BrokerServerOptions& options) {
   grpc::reflection::InitProtoReflectionServerBuilderPlugin();
   service::CallTracker calls;
   service::CertificateBrokerService broker(current, calls);
-  std::unique_ptr<store::SqliteStore> store;
   std::unique_ptr<audit::AuditWriter> audit_writer;
-  if (!options.data_dir.empty()) {
-    auto opened = store::OpenSqliteStore(options.data_dir);
-    if (!opened.ok()) {
-      LogError(absl::StrCat("cannot open the store in --data_dir ",
-                            options.data_dir, ": ", opened.status().message()));
-      return 1;
-    }
-    store = std::move(opened).value();
+  if (store != nullptr) {
     audit_writer = std::make_unique<audit::AuditWriter>(*store, options.audit);
     broker.set_audit(audit_writer.get());
     LogInfo(absl::StrCat("auditing every decision to ", options.data_dir,
@@ -111,7 +141,7 @@ int RunBroker(const BrokerServerOptions& options) {
   }
   grpc::ServerBuilder builder;
   builder.SetMaxReceiveMessageSize(
-      static_cast<int>((*initial)->max_message_bytes()));
+      static_cast<int>(initial->max_message_bytes()));
   std::vector<int> ports(addresses.size(), 0);
   for (size_t i = 0; i < addresses.size(); ++i) {
     builder.AddListeningPort(addresses[i].grpc_uri,
@@ -119,17 +149,23 @@ int RunBroker(const BrokerServerOptions& options) {
                              addresses[i].is_unix ? nullptr : &ports[i]);
   }
   builder.RegisterService(&broker);
-  size_t slash = options.config_path.rfind('/');
+  std::string config_file = !options.config_path.empty()
+                                ? options.config_path
+                                : options.seed_config_path;
+  size_t slash = config_file.rfind('/');
   service::CertificateAdminService admin(
-      current, calls,
-      slash == std::string::npos ? "." : options.config_path.substr(0, slash));
+      **manager, calls,
+      slash == std::string::npos ? "." : config_file.substr(0, slash),
+      /*simulation_only=*/!options.enable_admin);
   admin.set_audit(audit_writer.get());
-  if (options.enable_simulation) {
+  if (store != nullptr) admin.set_store_path(store->path());
+  if (options.enable_admin || options.enable_simulation) {
     builder.RegisterService(&admin);
-    LogWarning(
-        "policy simulation (certbroker.v1.CertificateAdmin) is enabled for "
-        "every caller: "
-        "certbrokerd does not authenticate callers yet");
+    LogWarning(absl::StrCat(
+        options.enable_admin ? "the admin API"
+                             : "policy simulation",
+        " (certbroker.v1.CertificateAdmin) is enabled for every caller that "
+        "can connect: certbrokerd does not authenticate callers yet"));
   }
   std::unique_ptr<grpc::Server> server = builder.BuildAndStart();
   if (server == nullptr) {
@@ -153,6 +189,7 @@ int RunBroker(const BrokerServerOptions& options) {
     bound.push_back(absl::StrCat(bracket ? "[" : "", addresses[i].host,
                                  bracket ? "]" : "", ":", ports[i]));
   }
+  (*manager)->StartPolling();
   server->GetHealthCheckService()->SetServingStatus(kServiceName, true);
   for (const std::string& address : bound) {
     LogInfo(absl::StrCat(
@@ -173,7 +210,12 @@ int RunBroker(const BrokerServerOptions& options) {
     int signal_number = 0;
     if (sigwait(&signals, &signal_number) != 0) continue;
     if (signal_number == SIGHUP) {
-      Reload(options, current);
+      (void)(*manager)->Reload("SIGHUP");
+      if (current.Get()->max_message_bytes() != initial->max_message_bytes()) {
+        LogWarning(
+            "limits.max_message_bytes changed: it takes effect at the next "
+            "restart");
+      }
       continue;
     }
     LogInfo(absl::StrCat("received ",

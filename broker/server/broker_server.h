@@ -1,4 +1,5 @@
-// Runs certbrokerd: loads the policy, serves CertificateBroker, health and
+// Runs certbrokerd: opens the store and KEKs, loads the policy, serves
+// CertificateBroker (and CertificateAdmin when enabled), health and
 // reflection on every listen address, reloads the policy on SIGHUP (keeping
 // the old one when the new one is bad), and shuts down gracefully on SIGTERM
 // or SIGINT.
@@ -14,18 +15,27 @@
 namespace certbroker::server {
 
 struct BrokerServerOptions {
+  // Where the policy comes from; see broker/state/policy_manager.h.
   std::string config_path;
+  std::string seed_config_path;
+  // kek_file seals and opens stored private keys; previous_kek_files only
+  // open (during a rotation).
+  std::string kek_file;
+  std::vector<std::string> previous_kek_files;
+  bool allow_insecure_kek_permissions = false;
   std::vector<std::string> listen;
   // ready_file, when set, receives one bound address per line once every
   // listener is up (TCP as HOST:PORT with the real port, Unix as unix:PATH).
   std::string ready_file;
   absl::Duration shutdown_grace = absl::Seconds(5);
-  // enable_simulation serves CertificateAdmin's SimulateServerCertificate.
-  // Off by default: until callers are authenticated, anyone who can connect
-  // could use it.
+  // enable_admin serves the whole CertificateAdmin API; enable_simulation
+  // only its SimulateServerCertificate. Off by default: until callers are
+  // authenticated, anyone who can connect could use them.
+  bool enable_admin = false;
   bool enable_simulation = false;
-  // data_dir, when set, holds the SQLite store (certbroker.db) where every
-  // decision is audited. Empty: no audit log.
+  // data_dir, when set, holds the SQLite store (certbroker.db): stored
+  // certificates, bundles, CRLs, the policy, and the audit log of every
+  // decision. Empty: no store, no audit log.
   std::string data_dir;
   audit::AuditWriterOptions audit;
 };

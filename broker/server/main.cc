@@ -12,8 +12,30 @@
 
 ABSL_FLAG(std::string, config, "",
           "YAML configuration file (schema: "
-          "protos/certbroker/config/v1/config.proto). "
-          "Required. Send SIGHUP to reload it.");
+          "protos/certbroker/config/v1/config.proto) that defines the policy. "
+          "Send SIGHUP to reload it. With --data_dir, rules may also name the "
+          "store's certificates, bundles and CRLs; refused if the store holds "
+          "a policy document of its own.");
+ABSL_FLAG(std::string, seed_config, "",
+          "With --data_dir and no --config: a configuration file stored as "
+          "the policy document when the store holds none yet. Afterwards the "
+          "store defines the policy (changed through the admin API) and this "
+          "file is ignored.");
+ABSL_FLAG(std::string, kek_file, "",
+          "Key-encryption key that seals the private keys in the store: 32 "
+          "raw bytes, 64 hex digits or base64, in a file only the broker's "
+          "user may read (e.g. a Kubernetes Secret mounted with defaultMode "
+          "0400).");
+ABSL_FLAG(std::vector<std::string>, previous_kek_files, {},
+          "Older KEK files, comma-separated, still accepted to open keys; "
+          "`certbrokerctl kek rotate` re-wraps every key under --kek_file.");
+ABSL_FLAG(bool, allow_insecure_kek_permissions, false,
+          "Accept KEK files that group or others may read.");
+ABSL_FLAG(bool, enable_admin, false,
+          "Serve the whole certbroker.v1.CertificateAdmin API (certificates, "
+          "bundles, CRLs, policy, audit, status, KEK rotation). Off by "
+          "default: callers are not authenticated yet, so only enable it on "
+          "a Unix socket or loopback where every caller is an operator.");
 ABSL_FLAG(
     std::vector<std::string>, listen, {},
     "Comma-separated listen addresses: HOST:PORT (loopback only until TLS "
@@ -30,8 +52,9 @@ ABSL_FLAG(bool, enable_simulation, false,
           "an operator.");
 ABSL_FLAG(std::string, data_dir, "",
           "Directory of the broker's SQLite store (certbroker.db, created if "
-          "missing). "
-          "When set, every decision is recorded in its audit log.");
+          "missing): stored certificates with sealed keys, trust bundles, "
+          "CRLs, the policy document and version, and the audit log of every "
+          "decision and admin change.");
 ABSL_FLAG(absl::Duration, audit_retention, absl::Hours(24 * 30),
           "Audit records older than this are pruned (hourly).");
 ABSL_FLAG(int64_t, audit_max_records, 1000000,
@@ -49,8 +72,8 @@ int main(int argc, char** argv) {
       "certbrokerd serves certbroker.v1.CertificateBroker (with gRPC health "
       "and\n"
       "reflection) from a YAML policy.\n"
-      "Usage: certbrokerd --config FILE --listen ADDR[,ADDR...] [--ready_file "
-      "FILE]\n"
+      "Usage: certbrokerd (--config FILE | --data_dir DIR [--seed_config FILE]"
+      " [--kek_file FILE]) --listen ADDR[,ADDR...]\n"
       "Example: certbrokerd --config var/config.yaml "
       "--listen 127.0.0.1:8443,unix:var/certbrokerd.sock");
   std::vector<char*> rest = absl::ParseCommandLine(argc, argv);
@@ -64,6 +87,12 @@ int main(int argc, char** argv) {
   }
   certbroker::server::BrokerServerOptions options;
   options.config_path = absl::GetFlag(FLAGS_config);
+  options.seed_config_path = absl::GetFlag(FLAGS_seed_config);
+  options.kek_file = absl::GetFlag(FLAGS_kek_file);
+  options.previous_kek_files = absl::GetFlag(FLAGS_previous_kek_files);
+  options.allow_insecure_kek_permissions =
+      absl::GetFlag(FLAGS_allow_insecure_kek_permissions);
+  options.enable_admin = absl::GetFlag(FLAGS_enable_admin);
   options.listen = absl::GetFlag(FLAGS_listen);
   options.ready_file = absl::GetFlag(FLAGS_ready_file);
   options.shutdown_grace = absl::GetFlag(FLAGS_shutdown_grace);
@@ -80,8 +109,14 @@ int main(int argc, char** argv) {
       static_cast<size_t>(absl::GetFlag(FLAGS_audit_max_records));
   options.audit.queue_capacity =
       static_cast<size_t>(absl::GetFlag(FLAGS_audit_queue));
-  if (options.config_path.empty() || options.listen.empty()) {
-    certbroker::LogError("--config and --listen are required (see --help)");
+  if (options.listen.empty()) {
+    certbroker::LogError("--listen is required (see --help)");
+    return 2;
+  }
+  if (options.config_path.empty() && options.data_dir.empty()) {
+    certbroker::LogError(
+        "give --config FILE, or --data_dir DIR to keep the policy in a store "
+        "(see --help)");
     return 2;
   }
   return certbroker::server::RunBroker(options);

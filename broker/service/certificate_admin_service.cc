@@ -1,4 +1,5 @@
-// Policy simulation for operators.
+// The admin service's plumbing (serving reads and changes) and policy
+// simulation for operators. The other methods live in admin_*.cc.
 #include "broker/service/certificate_admin_service.h"
 
 #include "absl/status/status.h"
@@ -10,8 +11,6 @@
 
 namespace certbroker::service {
 namespace {
-
-namespace v1 = ::certbroker::v1;
 
 // The validation times a simulation accepts: X.509's UTCTime and
 // GeneralizedTime cover 1950 to 9999.
@@ -52,13 +51,57 @@ void FillVerdict(const validation::ChainVerdict& verdict,
 
 }  // namespace
 
-CertificateAdminService::CertificateAdminService(
-    const policy::CurrentPolicy& policy, CallTracker& calls,
-    std::string config_dir, Clock clock)
-    : policy_(policy),
+CertificateAdminService::CertificateAdminService(state::PolicyManager& manager,
+                                                 CallTracker& calls,
+                                                 std::string config_dir,
+                                                 bool simulation_only,
+                                                 Clock clock)
+    : manager_(manager),
       calls_(calls),
       config_dir_(std::move(config_dir)),
+      simulation_only_(simulation_only),
       clock_(std::move(clock)) {}
+
+namespace {
+
+absl::Status SimulationOnly() {
+  return absl::PermissionDeniedError(
+      "certbrokerd serves only policy simulation (--enable_simulation); "
+      "start it with --enable_admin for the rest of the admin API");
+}
+
+}  // namespace
+
+grpc::ServerUnaryReactor* CertificateAdminService::Read(
+    Context* context, absl::string_view rpc,
+    const std::function<absl::Status(Decision&)>& decide) {
+  return ServeUnary(calls_, nullptr, context, rpc, [&](Decision& decision) {
+    if (simulation_only_) return SimulationOnly();
+    decision.verdict = "read";
+    return decide(decision);
+  });
+}
+
+grpc::ServerUnaryReactor* CertificateAdminService::Change(
+    Context* context, absl::string_view rpc,
+    const std::function<absl::Status(Decision&)>& decide) {
+  return ServeChange(calls_, audit_, context, rpc, [&](Decision& decision) {
+    if (simulation_only_) return SimulationOnly();
+    return decide(decision);
+  });
+}
+
+void CertificateAdminService::Applied(const state::ChangeResult& result,
+                                      absl::string_view resource,
+                                      absl::string_view what,
+                                      Decision& decision) {
+  decision.target = std::string(resource);
+  decision.verdict = result.version.empty() ? "validated" : "changed";
+  decision.reason = "OK";
+  decision.policy_version =
+      result.version.empty() ? result.snapshot->version() : result.version;
+  decision.detail = std::string(what);
+}
 
 grpc::ServerUnaryReactor* CertificateAdminService::SimulateServerCertificate(
     grpc::CallbackServerContext* context,
@@ -73,13 +116,12 @@ grpc::ServerUnaryReactor* CertificateAdminService::SimulateServerCertificate(
 absl::Status CertificateAdminService::Simulate(
     const v1::SimulateServerCertificateRequest& request,
     v1::SimulateServerCertificateResponse& response, Decision& decision) const {
-  std::shared_ptr<const policy::PolicySnapshot> snapshot = policy_.Get();
+  std::shared_ptr<const policy::PolicySnapshot> snapshot =
+      manager_.current().Get();
   if (!request.policy_yaml().empty()) {
-    CB_ASSIGN_OR_RETURN(
-        config::BrokerConfig config,
-        config::ParseConfig(request.policy_yaml(), "policy_yaml"));
-    CB_ASSIGN_OR_RETURN(
-        snapshot, policy::CompilePolicy(config, config_dir_, "policy_yaml"));
+    CB_ASSIGN_OR_RETURN(snapshot,
+                        manager_.CompileDocument(request.policy_yaml(),
+                                                 "policy_yaml", config_dir_));
   }
   CB_ASSIGN_OR_RETURN(policy::ResolvedTarget target,
                       policy::ResolveTarget(request.target()));

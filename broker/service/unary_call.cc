@@ -3,6 +3,9 @@
 
 #include <string>
 
+#include "absl/strings/str_cat.h"
+#include "broker/common/log.h"
+
 #include "absl/time/clock.h"
 
 namespace certbroker::service {
@@ -35,8 +38,10 @@ std::string CallerIdentity(const grpc::CallbackServerContext& context) {
   return std::string();
 }
 
-grpc::ServerUnaryReactor* ServeUnary(
-    CallTracker& calls, audit::AuditWriter* audit,
+namespace {
+
+grpc::ServerUnaryReactor* Serve(
+    CallTracker& calls, audit::AuditWriter* audit, bool durable,
     grpc::CallbackServerContext* context, absl::string_view rpc,
     const std::function<absl::Status(Decision&)>& decide) {
   grpc::ServerUnaryReactor* reactor = calls.StartCall();
@@ -50,7 +55,18 @@ grpc::ServerUnaryReactor* ServeUnary(
     decision.detail = std::string(status.message());
   }
   if (decision.id.empty()) decision.id = NewDecisionId();
-  if (audit != nullptr && !audit->Submit(AuditRecordOf(rpc, decision))) {
+  if (audit != nullptr && durable) {
+    absl::Status appended = audit->AppendNow(AuditRecordOf(rpc, decision));
+    if (!appended.ok()) {
+      LogError(absl::StrCat("admin change ", decision.id, " (", rpc,
+                            ") could not be audited: ", appended.message()));
+      if (status.ok()) {
+        status = absl::InternalError(absl::StrCat(
+            "the change was made, but recording it in the audit log failed: ",
+            appended.message()));
+      }
+    }
+  } else if (audit != nullptr && !audit->Submit(AuditRecordOf(rpc, decision))) {
     status = absl::UnavailableError(
         "the audit log is behind and its queue is full: no decision is "
         "answered unrecorded; "
@@ -64,6 +80,22 @@ grpc::ServerUnaryReactor* ServeUnary(
                   : grpc::Status(static_cast<grpc::StatusCode>(status.code()),
                                  std::string(status.message())));
   return reactor;
+}
+
+}  // namespace
+
+grpc::ServerUnaryReactor* ServeUnary(
+    CallTracker& calls, audit::AuditWriter* audit,
+    grpc::CallbackServerContext* context, absl::string_view rpc,
+    const std::function<absl::Status(Decision&)>& decide) {
+  return Serve(calls, audit, /*durable=*/false, context, rpc, decide);
+}
+
+grpc::ServerUnaryReactor* ServeChange(
+    CallTracker& calls, audit::AuditWriter* audit,
+    grpc::CallbackServerContext* context, absl::string_view rpc,
+    const std::function<absl::Status(Decision&)>& decide) {
+  return Serve(calls, audit, /*durable=*/true, context, rpc, decide);
 }
 
 }  // namespace certbroker::service

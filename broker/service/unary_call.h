@@ -29,6 +29,15 @@ grpc::ServerUnaryReactor* ServeUnary(
     grpc::CallbackServerContext* context, absl::string_view rpc,
     const std::function<absl::Status(Decision&)>& decide);
 
+// ServeChange is ServeUnary for admin changes: the record (of a change made
+// or refused) is appended synchronously, so an answered change is always
+// recorded; when the append fails the error is logged and the answer says
+// the change was made but not audited.
+grpc::ServerUnaryReactor* ServeChange(
+    CallTracker& calls, audit::AuditWriter* audit,
+    grpc::CallbackServerContext* context, absl::string_view rpc,
+    const std::function<absl::Status(Decision&)>& decide);
+
 }  // namespace certbroker::service
 
 #endif  // CERTBROKER_BROKER_SERVICE_UNARY_CALL_H_

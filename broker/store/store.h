@@ -30,9 +30,11 @@ inline constexpr size_t kMaxKeyBytes = 512;
 // kMaxValueBytes caps one value: 16 MiB.
 inline constexpr size_t kMaxValueBytes = 16 << 20;
 
-// kMaxTransactionOps caps the operations of one Commit (etcd's default
-// --max-txn-ops), and kMaxTransactionBytes the keys and values it carries.
-inline constexpr size_t kMaxTransactionOps = 128;
+// kMaxTransactionOps caps the operations of one Commit, and
+// kMaxTransactionBytes the keys and values it carries. KEK rotation
+// rewrites every stored key in one transaction, so the cap is well above
+// etcd's default --max-txn-ops (128): an etcd store must raise that.
+inline constexpr size_t kMaxTransactionOps = 10000;
 inline constexpr size_t kMaxTransactionBytes = 64 << 20;
 
 // List and ChangesSince return kDefaultPageSize items when asked for 0 and

@@ -8,7 +8,6 @@
 #include "absl/strings/str_cat.h"
 
 namespace certbroker::x509 {
-namespace {
 
 std::string NameToString(const X509_NAME* name) {
   bssl::UniquePtr<BIO> bio(BIO_new(BIO_s_mem()));
@@ -22,8 +21,6 @@ std::string NameToString(const X509_NAME* name) {
   BIO_mem_contents(bio.get(), &data, &length);
   return std::string(reinterpret_cast<const char*>(data), length);
 }
-
-}  // namespace
 
 absl::Time Asn1TimeToAbsl(const ASN1_TIME* time) {
   // BoringSSL of this vintage has no ASN1_TIME_to_posix; the difference from

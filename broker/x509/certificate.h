@@ -40,6 +40,9 @@ bool IsDerName(absl::string_view der);
 // for details and logs ("CN=api.example.com,O=Example").
 std::string SubjectName(const X509* certificate);
 
+// NameToString formats a distinguished name as RFC 2253 text.
+std::string NameToString(const X509_NAME* name);
+
 // IssuerName is SubjectName for the issuer.
 std::string IssuerName(const X509* certificate);
 

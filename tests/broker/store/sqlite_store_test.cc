@@ -249,9 +249,11 @@ TEST_F(SqliteStoreTest, TransactionShapeIsValidated) {
   EXPECT_TRUE(HasStatus(store_->Commit(twice), StatusCode::kInvalidArgument,
                         "operation 1 (delete \"a\"): the key appears twice"));
   std::vector<Op> many;
-  for (int i = 0; i < 129; ++i) many.push_back(Op::Put(absl::StrCat(i), ""));
+  for (size_t i = 0; i <= kMaxTransactionOps; ++i) {
+    many.push_back(Op::Put(absl::StrCat(i), ""));
+  }
   EXPECT_TRUE(HasStatus(store_->Commit(many), StatusCode::kInvalidArgument,
-                        "transaction has 129 operations; the limit is 128"));
+                        "transaction has 10001 operations; the limit is 10000"));
   Op unchecked;
   unchecked.type = Op::Type::kCheck;
   unchecked.key = "a";

@@ -1,0 +1,60 @@
+// The admin API's resource messages made from stored values, and AIP-158
+// paging over the catalog's sorted maps.
+#ifndef CERTBROKER_BROKER_SERVICE_ADMIN_RESOURCES_H_
+#define CERTBROKER_BROKER_SERVICE_ADMIN_RESOURCES_H_
+
+#include <cstdint>
+#include <string>
+
+#include "absl/status/statusor.h"
+#include "absl/time/time.h"
+#include "broker/catalog/catalog.h"
+#include "certbroker/v1/admin.pb.h"
+#include "google/protobuf/timestamp.pb.h"
+
+namespace certbroker::service {
+
+// Page is a parsed page_size and page_token.
+struct Page {
+  size_t size = 100;
+  std::string after;  // The id the previous page ended with.
+};
+
+// ParsePage checks `page_size` (0: 100, at most 1000; negative is
+// INVALID_ARGUMENT) and `page_token` (one this service returned).
+absl::StatusOr<Page> ParsePage(int32_t page_size, const std::string& page_token);
+
+// NextPageToken is the token of the page after the one that ended with
+// `last_id`.
+std::string NextPageToken(absl::string_view last_id);
+
+// ForPage calls `emit(id, value)` for up to page.size entries of `map`
+// after page.after that `keep(value)` selects, and returns the next page
+// token ("" after the last entry).
+template <typename Map, typename Keep, typename Emit>
+std::string ForPage(const Map& map, const Page& page, Keep keep, Emit emit) {
+  size_t emitted = 0;
+  for (auto it = map.upper_bound(page.after); it != map.end(); ++it) {
+    if (!keep(it->second)) continue;
+    if (emitted == page.size) return NextPageToken(std::prev(it)->first);
+    emit(it->first, it->second);
+    ++emitted;
+  }
+  return "";
+}
+
+void SetTimestamp(absl::Time time, google::protobuf::Timestamp& out);
+absl::Time FromTimestamp(const google::protobuf::Timestamp& timestamp);
+
+// CertificateResource, TrustBundleResource and CrlResource describe stored
+// values for the API. A value that no longer parses is described as far as
+// possible.
+::certbroker::v1::Certificate CertificateResource(
+    const catalog::storage::StoredCertificate& stored);
+::certbroker::v1::TrustBundle TrustBundleResource(
+    const catalog::storage::StoredTrustBundle& stored);
+::certbroker::v1::Crl CrlResource(const catalog::storage::StoredCrl& stored);
+
+}  // namespace certbroker::service
+
+#endif  // CERTBROKER_BROKER_SERVICE_ADMIN_RESOURCES_H_

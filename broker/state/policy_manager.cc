@@ -1,0 +1,312 @@
+// PolicyManager: sources, seeding, reloads, admin changes and polling.
+#include "broker/state/policy_manager.h"
+
+#include <malloc.h>
+
+#include "absl/status/status.h"
+#include "absl/strings/str_cat.h"
+#include "broker/common/file.h"
+#include "broker/common/log.h"
+#include "broker/common/status_macros.h"
+
+namespace certbroker::state {
+namespace {
+
+constexpr char kStoredDocumentSource[] = "policy";
+
+std::string DirectoryOf(const std::string& path) {
+  size_t slash = path.rfind('/');
+  if (slash == std::string::npos) return ".";
+  if (slash == 0) return "/";
+  return path.substr(0, slash);
+}
+
+absl::Status Startup(absl::string_view what) {
+  return absl::FailedPreconditionError(what);
+}
+
+}  // namespace
+
+PolicyManager::PolicyManager(PolicyManagerOptions options)
+    : options_(std::move(options)),
+      current_(nullptr),
+      opener_(options_.keys),
+      catalog_(std::make_shared<catalog::Catalog>()) {}
+
+PolicyManager::~PolicyManager() {
+  {
+    absl::MutexLock lock(&poll_mu_);
+    stopping_ = true;
+  }
+  if (poll_thread_.joinable()) poll_thread_.join();
+}
+
+absl::StatusOr<std::unique_ptr<PolicyManager>> PolicyManager::Create(
+    PolicyManagerOptions options) {
+  if (!options.config_path.empty() && !options.seed_config_path.empty()) {
+    return Startup(
+        "--config and --seed_config cannot be combined: --config makes the "
+        "file define the policy, --seed_config makes the store define it");
+  }
+  if (!options.seed_config_path.empty() && options.store == nullptr) {
+    return Startup(
+        "--seed_config needs --data_dir: it seeds the store's policy; to "
+        "run from a file alone, use --config");
+  }
+  if (options.config_path.empty() && options.store == nullptr) {
+    return Startup("give --config FILE, or --data_dir DIR to keep the "
+                   "policy in a store");
+  }
+  std::unique_ptr<PolicyManager> manager(new PolicyManager(std::move(options)));
+  absl::MutexLock lock(&manager->mu_);
+  if (manager->options_.store != nullptr) {
+    CB_ASSIGN_OR_RETURN(catalog::Catalog catalog,
+                        catalog::LoadCatalog(*manager->options_.store));
+    if (!manager->options_.config_path.empty() && catalog.policy.has_value()) {
+      return Startup(absl::StrCat(
+          "ambiguous policy: --config ", manager->options_.config_path,
+          " defines the policy, but the store holds a policy document too "
+          "(policy version ", catalog.version.version(),
+          ", written through the admin API). Start without --config to use "
+          "the stored policy (and `certbrokerctl policy put` to replace it)"));
+    }
+    if (!manager->options_.seed_config_path.empty()) {
+      CB_RETURN_IF_ERROR(manager->Seed());
+    }
+  }
+  CB_RETURN_IF_ERROR(manager->ReloadLocked());
+  return manager;
+}
+
+absl::Status PolicyManager::Seed() {
+  const std::string& path = options_.seed_config_path;
+  auto text = ReadFile(path);
+  if (!text.ok()) {
+    return absl::Status(text.status().code(),
+                        absl::StrCat("--seed_config: ", text.status().message()));
+  }
+  auto seeded = ChangeLocked(
+      [&](catalog::Catalog& candidate, std::vector<store::Op>& ops) {
+        if (candidate.policy.has_value()) {
+          if (candidate.policy->document() != *text) {
+            LogWarning(absl::StrCat(
+                "--seed_config ", path,
+                " ignored: the store already holds a different policy "
+                "document (policy version ",
+                candidate.version.version(),
+                "); once seeded, the store wins"));
+          }
+          return absl::CancelledError("already seeded");
+        }
+        catalog::storage::StoredPolicy document;
+        document.set_document(*text);
+        document.set_base_dir(DirectoryOf(path));
+        document.set_update_time_micros(catalog::ToMicros(absl::Now()));
+        ops.push_back(store::Op::Put(std::string(catalog::kPolicyDocumentKey),
+                                     document.SerializeAsString(), 0));
+        candidate.policy = std::move(document);
+        return absl::OkStatus();
+      },
+      /*validate_only=*/false);
+  if (absl::IsCancelled(seeded.status())) return absl::OkStatus();
+  if (!seeded.ok()) return seeded.status();
+  LogInfo(absl::StrCat("seeded the store's policy from ", path,
+                       ": policy_version=", seeded->version));
+  return absl::OkStatus();
+}
+
+absl::Status PolicyManager::Document(const catalog::Catalog& catalog,
+                                     std::string& text, std::string& source,
+                                     std::string& base_dir) const {
+  if (!options_.config_path.empty()) {
+    CB_ASSIGN_OR_RETURN(text, ReadFile(options_.config_path));
+    source = options_.config_path;
+    base_dir = DirectoryOf(options_.config_path);
+  } else if (catalog.policy.has_value()) {
+    text = catalog.policy->document();
+    source = kStoredDocumentSource;
+    base_dir = catalog.policy->base_dir();
+  } else {
+    text = "{}";
+    source = "empty policy";
+    base_dir.clear();
+  }
+  return absl::OkStatus();
+}
+
+absl::StatusOr<std::shared_ptr<policy::PolicySnapshot>>
+PolicyManager::CompileCatalog(const catalog::Catalog& catalog) {
+  std::string text, source, base_dir;
+  CB_RETURN_IF_ERROR(Document(catalog, text, source, base_dir));
+  policy::StoredObjects objects;
+  if (options_.store != nullptr) {
+    CB_ASSIGN_OR_RETURN(objects, opener_.Open(catalog));
+  }
+  CB_ASSIGN_OR_RETURN(config::BrokerConfig config,
+                      config::ParseConfigDocument(text, source));
+  policy::CompileOptions compile_options;
+  compile_options.stored = options_.store != nullptr ? &objects : nullptr;
+  auto snapshot = policy::CompilePolicy(config, base_dir, source,
+                                        compile_options);
+  // Compiling a large policy frees a lot that glibc would keep.
+  ::malloc_trim(0);
+  return snapshot;
+}
+
+absl::StatusOr<std::shared_ptr<policy::PolicySnapshot>>
+PolicyManager::CompileDocument(absl::string_view text,
+                               absl::string_view source,
+                               const std::string& base_dir) {
+  absl::MutexLock lock(&mu_);
+  policy::StoredObjects objects;
+  if (options_.store != nullptr) {
+    CB_ASSIGN_OR_RETURN(objects, opener_.Open(*catalog_));
+  }
+  CB_ASSIGN_OR_RETURN(config::BrokerConfig config,
+                      config::ParseConfigDocument(text, source));
+  policy::CompileOptions compile_options;
+  compile_options.stored = options_.store != nullptr ? &objects : nullptr;
+  return policy::CompilePolicy(config, base_dir, source, compile_options);
+}
+
+void PolicyManager::Publish(std::shared_ptr<policy::PolicySnapshot> snapshot,
+                            catalog::Catalog catalog) {
+  if (options_.store != nullptr) {
+    snapshot->set_version(absl::StrCat(catalog.version.version()));
+  }
+  catalog_ = std::make_shared<const catalog::Catalog>(std::move(catalog));
+  current_.Set(std::move(snapshot));
+}
+
+absl::Status PolicyManager::ReloadLocked() {
+  // A file-backed change bumps the version with a conditional write; when
+  // another writer wins the race, read everything again.
+  constexpr int kAttempts = 5;
+  for (int attempt = 1;; ++attempt) {
+    catalog::Catalog catalog;
+    if (options_.store != nullptr) {
+      CB_ASSIGN_OR_RETURN(catalog, catalog::LoadCatalog(*options_.store));
+    }
+    CB_ASSIGN_OR_RETURN(std::shared_ptr<policy::PolicySnapshot> snapshot,
+                        CompileCatalog(catalog));
+    if (options_.store != nullptr &&
+        (catalog.version.version() == 0 ||
+         catalog.version.files_digest() != snapshot->files_digest())) {
+      std::vector<store::Op> ops;
+      int64_t version =
+          catalog::BumpVersion(catalog, snapshot->files_digest(), ops);
+      auto revision = options_.store->Commit(ops);
+      if (absl::IsAborted(revision.status()) && attempt < kAttempts) continue;
+      if (!revision.ok()) return revision.status();
+      catalog.version.set_version(version);
+      catalog.version.set_files_digest(snapshot->files_digest());
+      catalog.version_revision = *revision;
+    }
+    Publish(std::move(snapshot), std::move(catalog));
+    return absl::OkStatus();
+  }
+}
+
+absl::Status PolicyManager::Reload(absl::string_view reason) {
+  absl::MutexLock lock(&mu_);
+  std::string before = current_.Get()->version();
+  absl::Status status = ReloadLocked();
+  if (!status.ok()) {
+    ++reload_errors_;
+    last_reload_error_ = absl::StrCat(reason, ": ", status.message());
+    LogError(absl::StrCat("reload failed, keeping policy_version=", before,
+                          " (", reason, "): ", status.message()));
+    return status;
+  }
+  auto snapshot = current_.Get();
+  LogInfo(absl::StrCat("reloaded policy_version=", snapshot->version(),
+                       before == snapshot->version() ? " (unchanged)" : "",
+                       " rules=", snapshot->rule_count(), " (", reason, ")"));
+  return absl::OkStatus();
+}
+
+absl::StatusOr<ChangeResult> PolicyManager::Change(const Mutation& mutation,
+                                                   bool validate_only) {
+  absl::MutexLock lock(&mu_);
+  return ChangeLocked(mutation, validate_only);
+}
+
+absl::StatusOr<ChangeResult> PolicyManager::ChangeLocked(
+    const Mutation& mutation, bool validate_only) {
+  if (options_.store == nullptr) {
+    return absl::FailedPreconditionError(
+        "certbrokerd runs without --data_dir: there is no store to change");
+  }
+  CB_ASSIGN_OR_RETURN(catalog::Catalog candidate,
+                      catalog::LoadCatalog(*options_.store));
+  const catalog::Catalog base = candidate;
+  std::vector<store::Op> ops;
+  CB_RETURN_IF_ERROR(mutation(candidate, ops));
+  CB_ASSIGN_OR_RETURN(std::shared_ptr<policy::PolicySnapshot> snapshot,
+                      CompileCatalog(candidate));
+  if (validate_only) return ChangeResult{std::move(snapshot), ""};
+  int64_t version = catalog::BumpVersion(base, snapshot->files_digest(), ops);
+  auto revision = options_.store->Commit(ops);
+  if (absl::IsAborted(revision.status())) {
+    return absl::AbortedError(absl::StrCat(
+        "the store changed while this change was being validated (another "
+        "writer?); nothing was written: retry. (",
+        revision.status().message(), ")"));
+  }
+  if (!revision.ok()) return revision.status();
+  candidate.version.set_version(version);
+  candidate.version.set_files_digest(snapshot->files_digest());
+  candidate.version_revision = *revision;
+  Publish(snapshot, std::move(candidate));
+  return ChangeResult{std::move(snapshot), absl::StrCat(version)};
+}
+
+std::shared_ptr<const catalog::Catalog> PolicyManager::catalog() const {
+  absl::MutexLock lock(&mu_);
+  return catalog_;
+}
+
+std::string PolicyManager::policy_source() const {
+  if (!options_.config_path.empty()) {
+    return absl::StrCat("config:", options_.config_path);
+  }
+  return catalog()->policy.has_value() ? "store" : "none";
+}
+
+int64_t PolicyManager::reload_errors() const {
+  absl::MutexLock lock(&mu_);
+  return reload_errors_;
+}
+
+std::string PolicyManager::last_reload_error() const {
+  absl::MutexLock lock(&mu_);
+  return last_reload_error_;
+}
+
+void PolicyManager::StartPolling() {
+  if (options_.store == nullptr || poll_thread_.joinable()) return;
+  poll_thread_ = std::thread([this] { PollLoop(); });
+}
+
+void PolicyManager::PollLoop() {
+  while (true) {
+    {
+      absl::MutexLock lock(&poll_mu_);
+      auto stopping = [this]() ABSL_SHARED_LOCKS_REQUIRED(poll_mu_) {
+        return stopping_;
+      };
+      if (poll_mu_.AwaitWithTimeout(absl::Condition(&stopping),
+                                    options_.poll_interval)) {
+        return;
+      }
+    }
+    auto entry = options_.store->Get(catalog::kPolicyVersionKey);
+    int64_t revision = entry.ok() ? entry->revision : 0;
+    if (!entry.ok() && !absl::IsNotFound(entry.status())) continue;
+    if (revision != catalog()->version_revision) {
+      (void)Reload("the store was changed by another process");
+    }
+  }
+}
+
+}  // namespace certbroker::state
