@@ -264,7 +264,8 @@ absl::Status ValidateConfig(const BrokerConfig& config,
                      stored.trust_bundles, "trustBundles/", bundles);
     if (!status.ok()) return status;
     if (bundle.source_case() == v1::TrustBundle::SOURCE_NOT_SET) {
-      return Problem(source, path, "one of pem_file or pem is required");
+      return Problem(source, path,
+                     "one of pem_file, pem or secret_dir is required");
     }
   }
   std::set<std::string> certificates = stored.certificates;
@@ -275,11 +276,23 @@ absl::Status ValidateConfig(const BrokerConfig& config,
         CheckNewName(source, path + ".id", certificate.id(),
                      stored.certificates, "certificates/", certificates);
     if (!status.ok()) return status;
+    bool has_files = !certificate.chain_pem_file().empty() ||
+                     !certificate.key_pem_file().empty();
+    if (!certificate.secret_dir().empty()) {
+      if (has_files) {
+        return Problem(source, path + ".secret_dir",
+                       "give either secret_dir or chain_pem_file and "
+                       "key_pem_file, not both");
+      }
+      continue;
+    }
     if (certificate.chain_pem_file().empty()) {
-      return Problem(source, path + ".chain_pem_file", "required");
+      return Problem(source, path + ".chain_pem_file",
+                     "required (or secret_dir)");
     }
     if (certificate.key_pem_file().empty()) {
-      return Problem(source, path + ".key_pem_file", "required");
+      return Problem(source, path + ".key_pem_file",
+                     "required (or secret_dir)");
     }
   }
   std::set<std::string> crls;

@@ -2,6 +2,7 @@
 #include "broker/policy/policy_snapshot.h"
 
 #include <map>
+#include <set>
 
 #include "absl/status/status.h"
 #include "absl/strings/ascii.h"
@@ -11,6 +12,7 @@
 #include "broker/common/host_name.h"
 #include "broker/common/status_macros.h"
 #include "broker/policy/chain_policy_compiler.h"
+#include "broker/watch/secret_dir.h"
 #include "broker/x509/pem.h"
 
 namespace certbroker::policy {
@@ -70,9 +72,34 @@ class Loader {
     return contents;
   }
 
+  // ReadSecret reads `names` from the secret directory `dir` (one
+  // generation) and remembers the directory for watching.
+  absl::StatusOr<std::vector<std::string>> ReadSecret(
+      const std::string& field_path, const std::string& dir,
+      const std::vector<std::string>& names) {
+    if (base_dir_.empty() && !dir.empty() && dir[0] != '/') {
+      return Read(field_path, dir).status();  // The relative-path error.
+    }
+    std::string resolved = Resolve(dir);
+    watched_dirs_.insert(resolved);
+    auto secret = watch::ReadSecretDir(resolved, names, {});
+    if (!secret.ok()) {
+      return absl::InvalidArgumentError(absl::StrCat(
+          source_, ": ", field_path, ": ", secret.status().message()));
+    }
+    std::vector<std::string> contents;
+    for (const std::string& name : names) {
+      digest_.Add(absl::StrCat(resolved, "/", name), secret->files[name]);
+      contents.push_back(std::move(secret->files[name]));
+    }
+    return contents;
+  }
+
   absl::string_view source() const { return source_; }
+  const std::set<std::string>& watched_dirs() const { return watched_dirs_; }
 
  private:
+  std::set<std::string> watched_dirs_;
   std::string base_dir_;
   absl::string_view source_;
   Digest& digest_;
@@ -88,6 +115,12 @@ absl::StatusOr<x509::CertificateList> LoadBundle(
     CB_ASSIGN_OR_RETURN(text,
                         loader.Read(path + ".pem_file", bundle.pem_file()));
     origin = loader.Resolve(bundle.pem_file());
+  } else if (bundle.source_case() == config::v1::TrustBundle::kSecretDir) {
+    CB_ASSIGN_OR_RETURN(
+        auto files,
+        loader.ReadSecret(path + ".secret_dir", bundle.secret_dir(), {"ca.crt"}));
+    text = std::move(files[0]);
+    origin = absl::StrCat(loader.Resolve(bundle.secret_dir()), "/ca.crt");
   }
   auto roots = x509::ParsePemCertificates(text, origin);
   if (!roots.ok()) {
@@ -111,6 +144,17 @@ absl::StatusOr<std::shared_ptr<const ClientCertificate>> LoadCertificate(
     const config::v1::Certificate& certificate, size_t index, Loader& loader) {
   std::string path =
       absl::StrCat("certificates[", index, "] (", certificate.id(), ")");
+  if (!certificate.secret_dir().empty()) {
+    CB_ASSIGN_OR_RETURN(auto files,
+                        loader.ReadSecret(path + ".secret_dir",
+                                          certificate.secret_dir(),
+                                          {"tls.crt", "tls.key"}));
+    std::string dir = loader.Resolve(certificate.secret_dir());
+    return MakeClientCertificate(certificate.id(), files[0], dir + "/tls.crt",
+                                 files[1], dir + "/tls.key",
+                                 certificate.exportable(),
+                                 absl::StrCat(loader.source(), ": ", path));
+  }
   CB_ASSIGN_OR_RETURN(
       std::string chain,
       loader.Read(path + ".chain_pem_file", certificate.chain_pem_file()));
@@ -267,6 +311,8 @@ absl::StatusOr<std::shared_ptr<PolicySnapshot>> CompilePolicy(
   }
   snapshot->index_ = std::move(index).value();
   snapshot->files_digest_ = digest.Hex();
+  snapshot->watched_dirs_.assign(loader.watched_dirs().begin(),
+                                 loader.watched_dirs().end());
   snapshot->version_ = options.version.empty()
                            ? snapshot->files_digest_.substr(0, 16)
                            : options.version;

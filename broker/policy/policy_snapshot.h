@@ -54,6 +54,10 @@ class PolicySnapshot {
   // of every file it named, as read: it changes when any of them does.
   const std::string& files_digest() const { return files_digest_; }
 
+  // watched_dirs are the secret directories the policy reads (resolved
+  // paths): a change in one of them should reload it.
+  const std::vector<std::string>& watched_dirs() const { return watched_dirs_; }
+
   // certificates are the client certificates by id, configured and stored.
   const std::map<std::string, std::shared_ptr<const ClientCertificate>>&
   certificates() const {
@@ -91,6 +95,7 @@ class PolicySnapshot {
 
   std::string version_;
   std::string files_digest_;
+  std::vector<std::string> watched_dirs_;
   std::map<std::string, std::shared_ptr<const ClientCertificate>>
       certificates_;
   std::multimap<std::string, std::string> bundle_users_;  // Bundle -> rule.

@@ -5,6 +5,7 @@
 
 #include "absl/status/status.h"
 #include "absl/strings/str_cat.h"
+#include "absl/strings/str_join.h"
 #include "broker/common/file.h"
 #include "broker/common/log.h"
 #include "broker/common/status_macros.h"
@@ -34,6 +35,13 @@ PolicyManager::PolicyManager(PolicyManagerOptions options)
       catalog_(std::make_shared<catalog::Catalog>()) {}
 
 PolicyManager::~PolicyManager() {
+  // Stop the watcher outside mu_: its callback may be waiting for mu_.
+  watch::DirectoryWatcher* watcher = nullptr;
+  {
+    absl::MutexLock lock(&mu_);
+    watcher = watcher_.get();
+  }
+  if (watcher != nullptr) watcher->Stop();
   {
     absl::MutexLock lock(&poll_mu_);
     stopping_ = true;
@@ -175,7 +183,30 @@ void PolicyManager::Publish(std::shared_ptr<policy::PolicySnapshot> snapshot,
     snapshot->set_version(absl::StrCat(catalog.version.version()));
   }
   catalog_ = std::make_shared<const catalog::Catalog>(std::move(catalog));
+  Watch(snapshot->watched_dirs());
   current_.Set(std::move(snapshot));
+}
+
+void PolicyManager::Watch(const std::vector<std::string>& dirs) {
+  if (watcher_ == nullptr) {
+    if (dirs.empty()) return;
+    watch::DirectoryWatcherOptions watch_options;
+    watch_options.debounce = options_.watch_debounce;
+    auto created = watch::DirectoryWatcher::Create(
+        [this](const std::vector<std::string>& changed) {
+          (void)Reload(absl::StrCat("changed: ", absl::StrJoin(changed, ", ")));
+        },
+        watch_options);
+    if (!created.ok()) {
+      LogError(absl::StrCat("cannot watch ", absl::StrJoin(dirs, ", "),
+                            " for changes (send SIGHUP to reload): ",
+                            created.status().message()));
+      return;
+    }
+    watcher_ = std::move(created).value();
+  }
+  absl::Status watched = watcher_->SetDirectories(dirs);
+  if (!watched.ok()) LogWarning(std::string(watched.message()));
 }
 
 absl::Status PolicyManager::ReloadLocked() {

@@ -40,6 +40,7 @@
 #include "broker/keys/key_ring.h"
 #include "broker/policy/policy_snapshot.h"
 #include "broker/store/store.h"
+#include "broker/watch/directory_watcher.h"
 
 namespace certbroker::state {
 
@@ -50,6 +51,8 @@ struct PolicyManagerOptions {
   const keys::KeyRing* keys = nullptr;  // Null without --kek_file.
   // How often the store is checked for changes made by another process.
   absl::Duration poll_interval = absl::Seconds(1);
+  // How long watched directories must be quiet before a reload.
+  absl::Duration watch_debounce = absl::Milliseconds(100);
 };
 
 // Mutation edits a copy of the catalog for an admin change and appends the
@@ -130,6 +133,9 @@ class PolicyManager {
   void Publish(std::shared_ptr<policy::PolicySnapshot> snapshot,
                catalog::Catalog catalog) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   void PollLoop();
+  // Watch makes the watcher follow `dirs`, creating it on first use.
+  void Watch(const std::vector<std::string>& dirs)
+      ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
 
   const PolicyManagerOptions options_;
   policy::CurrentPolicy current_;
@@ -139,6 +145,8 @@ class PolicyManager {
   std::shared_ptr<const catalog::Catalog> catalog_ ABSL_GUARDED_BY(mu_);
   int64_t reload_errors_ ABSL_GUARDED_BY(mu_) = 0;
   std::string last_reload_error_ ABSL_GUARDED_BY(mu_);
+
+  std::unique_ptr<watch::DirectoryWatcher> watcher_ ABSL_GUARDED_BY(mu_);
 
   absl::Mutex poll_mu_;
   bool stopping_ ABSL_GUARDED_BY(poll_mu_) = false;

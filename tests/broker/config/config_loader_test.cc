@@ -190,7 +190,8 @@ INSTANTIATE_TEST_SUITE_P(
                   "bad.yaml: trust_bundles[0].name: required"},
         BadConfig{
             "trust_bundles: [{name: a}]",
-            "bad.yaml: trust_bundles[0]: one of pem_file or pem is required"},
+            "bad.yaml: trust_bundles[0]: one of pem_file, pem or secret_dir is "
+            "required"},
         BadConfig{"trust_bundles: [{name: a, pem: x}, {name: a, pem: y}]",
                   "trust_bundles[1].name: 'a' is used twice"},
         BadConfig{"trust_bundles: [{name: 'has space', pem: x}]",
@@ -199,6 +200,10 @@ INSTANTIATE_TEST_SUITE_P(
                   "certificates[0].chain_pem_file: required"},
         BadConfig{"certificates: [{id: c, chain_pem_file: k}]",
                   "certificates[0].key_pem_file: required"},
+        BadConfig{"certificates: [{id: c, chain_pem_file: a, key_pem_file: b, "
+                  "secret_dir: /run/secrets/c}]",
+                  "certificates[0].secret_dir: give either secret_dir or "
+                  "chain_pem_file and key_pem_file, not both"},
         BadConfig{"rules: [{name: r}]",
                   "rules[0].match.hosts: required: at least one host"},
         BadConfig{

@@ -16,7 +16,7 @@
 #include "broker/watch/secret_dir.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
-#include "tests/broker/watch/kubernetes_volume.h"
+#include "tests/support/kubernetes_volume.h"
 #include "tests/support/temp_dir.h"
 
 namespace certbroker::watch {

@@ -14,7 +14,7 @@
 #include "absl/time/clock.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
-#include "tests/broker/watch/kubernetes_volume.h"
+#include "tests/support/kubernetes_volume.h"
 #include "tests/support/temp_dir.h"
 
 namespace certbroker::watch {

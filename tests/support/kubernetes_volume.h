@@ -1,10 +1,10 @@
 // KubernetesVolume publishes files into a directory exactly as the kubelet
-// updates a Secret or ConfigMap volume, for the watch tests: a new
+// updates a Secret or ConfigMap volume, for tests: a new
 // timestamped generation directory, a `..data_tmp` symlink to it renamed
 // over `..data`, top-level links `name -> ..data/name`, and removal of the
 // previous generation.
-#ifndef CERTBROKER_TESTS_BROKER_WATCH_KUBERNETES_VOLUME_H_
-#define CERTBROKER_TESTS_BROKER_WATCH_KUBERNETES_VOLUME_H_
+#ifndef CERTBROKER_TESTS_SUPPORT_KUBERNETES_VOLUME_H_
+#define CERTBROKER_TESTS_SUPPORT_KUBERNETES_VOLUME_H_
 
 #include <cstdio>
 #include <cstdlib>
@@ -78,4 +78,4 @@ class KubernetesVolume {
 
 }  // namespace certbroker::testing
 
-#endif  // CERTBROKER_TESTS_BROKER_WATCH_KUBERNETES_VOLUME_H_
+#endif  // CERTBROKER_TESTS_SUPPORT_KUBERNETES_VOLUME_H_
