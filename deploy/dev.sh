@@ -71,8 +71,9 @@ write_dev_config() {
   if [ ! -f "$var_dir/config.yaml" ]; then
     cat > "$var_dir/config.yaml" <<'YAML'
 # certbrokerd's embedded development default, written by deploy/dev.sh.
-# Schema: protos/certbroker/config/v1/config.proto. Edit and send SIGHUP
-# (kill -HUP <pid>) to reload.
+# Schema: protos/certbroker/config/v1/config.proto. It seeds the policy of
+# the store in var/data on the first start; after that the store wins:
+# change the policy with `certbrokerctl policy get` / `policy put`.
 trust_bundles:
   - name: dev-roots
     pem_file: pki/ca.pem
@@ -89,6 +90,10 @@ rules:
     cache_ttl: 300s
 YAML
   fi
+  if [ ! -f "$var_dir/kek" ]; then
+    say "generating the development KEK in var/kek"
+    (umask 077 && od -An -tx1 -N32 /dev/urandom | tr -d ' \n' > "$var_dir/kek")
+  fi
 }
 
 run_broker() {
@@ -97,9 +102,10 @@ run_broker() {
   local socket=$var_dir/certbrokerd.sock
   local ready=$var_dir/certbrokerd.ready
   rm -f "$ready"
-  "$build_dir/broker/server/certbrokerd" --config "$var_dir/config.yaml" \
+  "$build_dir/broker/server/certbrokerd" --data_dir "$var_dir/data" \
+    --seed_config "$var_dir/config.yaml" --kek_file "$var_dir/kek" \
     --listen "127.0.0.1:$port,unix:$socket" --ready_file "$ready" \
-    --data_dir "$var_dir/data" --enable_simulation &
+    --enable_admin &
   local pid=$!
   trap 'kill -TERM $pid 2>/dev/null || true' INT TERM
   for _ in $(seq 1 100); do
@@ -118,8 +124,13 @@ Try it from another shell in $root:
   $client server-cert --host api.example.test --chain var/pki/server-chain.pem
   $client server-cert --host api.example.test --chain var/pki/untrusted-server-chain.pem
   $client --broker 127.0.0.1:$port -o json policy --url https://nowhere.invalid/
-  build/broker/ctl/certbrokerctl --broker unix:var/certbrokerd.sock simulate --host api.example.test --chain var/pki/server-chain.pem --at 2030-01-01T00:00:00Z
-Every decision is audited in var/data/certbroker.db. Reload the policy: kill -HUP $pid.  Stop: Ctrl-C.
+  build/broker/ctl/certbrokerctl simulate --host api.example.test --chain var/pki/server-chain.pem --at 2030-01-01T00:00:00Z
+  build/broker/ctl/certbrokerctl status
+  build/broker/ctl/certbrokerctl cert list
+  build/broker/ctl/certbrokerctl policy get
+  build/broker/ctl/certbrokerctl audit list --limit 5
+The store (policy, certificates with keys sealed under var/kek, audit log) is var/data/certbroker.db.
+Stop: Ctrl-C.
 
 TRY
   fi
