@@ -97,7 +97,33 @@ int RunBroker(const BrokerServerOptions& options) {
       LogInfo(absl::StrCat("sealing keys with KEK ", (*keys)->current().id()));
     }
   }
+  std::unique_ptr<audit::AuditWriter> audit_writer;
+  if (store != nullptr) {
+    audit_writer = std::make_unique<audit::AuditWriter>(*store, options.audit);
+  }
   state::PolicyManagerOptions manager_options;
+  if (audit_writer != nullptr) {
+    manager_options.on_reload = [writer = audit_writer.get()](
+                                    absl::string_view reason,
+                                    const absl::Status& status,
+                                    const std::string& version) {
+      store::AuditRecord record;
+      record.time = absl::Now();
+      record.decision_id = service::NewDecisionId();
+      record.rpc = "Reload";
+      record.target = "policy";
+      record.verdict = status.ok() ? "reloaded" : "refused";
+      record.reason = absl::StatusCodeToString(status.code());
+      record.policy_version = version;
+      record.detail = absl::StrCat(reason, status.ok() ? "" : ": ",
+                                   status.message())
+                          .substr(0, store::kMaxAuditFieldBytes);
+      absl::Status appended = writer->AppendNow(std::move(record));
+      if (!appended.ok()) {
+        LogError(absl::StrCat("cannot audit a reload: ", appended.message()));
+      }
+    };
+  }
   manager_options.config_path = options.config_path;
   manager_options.seed_config_path = options.seed_config_path;
   manager_options.store = store.get();
@@ -132,9 +158,7 @@ int RunBroker(const BrokerServerOptions& options) {
   grpc::reflection::InitProtoReflectionServerBuilderPlugin();
   service::CallTracker calls;
   service::CertificateBrokerService broker(current, calls);
-  std::unique_ptr<audit::AuditWriter> audit_writer;
-  if (store != nullptr) {
-    audit_writer = std::make_unique<audit::AuditWriter>(*store, options.audit);
+  if (audit_writer != nullptr) {
     broker.set_audit(audit_writer.get());
     LogInfo(absl::StrCat("auditing every decision to ", options.data_dir,
                          "/certbroker.db"));

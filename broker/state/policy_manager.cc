@@ -247,12 +247,16 @@ absl::Status PolicyManager::Reload(absl::string_view reason) {
     last_reload_error_ = absl::StrCat(reason, ": ", status.message());
     LogError(absl::StrCat("reload failed, keeping policy_version=", before,
                           " (", reason, "): ", status.message()));
+    if (options_.on_reload) options_.on_reload(reason, status, before);
     return status;
   }
   auto snapshot = current_.Get();
   LogInfo(absl::StrCat("reloaded policy_version=", snapshot->version(),
                        before == snapshot->version() ? " (unchanged)" : "",
                        " rules=", snapshot->rule_count(), " (", reason, ")"));
+  if (options_.on_reload) {
+    options_.on_reload(reason, absl::OkStatus(), snapshot->version());
+  }
   return absl::OkStatus();
 }
 

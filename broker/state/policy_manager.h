@@ -53,6 +53,12 @@ struct PolicyManagerOptions {
   absl::Duration poll_interval = absl::Seconds(1);
   // How long watched directories must be quiet before a reload.
   absl::Duration watch_debounce = absl::Milliseconds(100);
+  // on_reload, when set, is told of every reload after start-up (SIGHUP,
+  // watched directories, another writer): why, how it ended, and the
+  // policy version in force afterwards. certbrokerd audits them.
+  std::function<void(absl::string_view reason, const absl::Status& status,
+                     const std::string& version)>
+      on_reload;
 };
 
 // Mutation edits a copy of the catalog for an admin change and appends the

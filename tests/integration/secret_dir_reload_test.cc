@@ -111,6 +111,16 @@ TEST_F(SecretDirReloadTest, KubernetesSwapReloadsWithinASecond) {
   EXPECT_EQ(status.reload_errors(), 1);
   EXPECT_THAT(status.last_reload_error(), HasSubstr(secret_dir_));
   EXPECT_EQ(std::stoll(status.policy_version()), std::stoll(version) + 1);
+  v1::ListAuditRecordsRequest refused;
+  refused.set_verdict("refused");
+  v1::ListAuditRecordsResponse records;
+  ASSERT_TRUE(broker_.admin()
+                  .ListAuditRecords(Context().get(), refused, &records)
+                  .ok());
+  ASSERT_EQ(records.records_size(), 1);
+  EXPECT_EQ(records.records(0).rpc(), "Reload");
+  EXPECT_THAT(records.records(0).detail(),
+              HasSubstr(absl::StrCat("changed: ", secret_dir_)));
 
   // The next good content is picked up.
   swapped = absl::Now();
