@@ -2,6 +2,8 @@
 #include "broker/common/log.h"
 
 #include <cstdio>
+#include <cstdlib>
+#include <thread>
 
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
@@ -13,7 +15,60 @@
 namespace certbroker {
 namespace {
 
-absl::Mutex log_mutex;
+// Lines are appended to `pending` under queue_mutex; whoever writes takes
+// write_mutex first and then swaps `pending` out, so that lines reach stderr
+// in the order they were queued.
+constexpr size_t kMaxPendingBytes = 4 << 20;
+
+absl::Mutex write_mutex(absl::kConstInit);
+absl::Mutex queue_mutex(absl::kConstInit);
+std::string* pending ABSL_GUARDED_BY(queue_mutex) = nullptr;
+bool flusher_started ABSL_GUARDED_BY(queue_mutex) = false;
+
+// WritePending writes what is queued, then `extra`.
+void WritePending(absl::string_view extra) {
+  absl::MutexLock write_lock(&write_mutex);
+  std::string batch;
+  {
+    absl::MutexLock lock(&queue_mutex);
+    if (pending != nullptr) batch.swap(*pending);
+  }
+  batch.append(extra.data(), extra.size());
+  if (batch.empty()) return;
+  std::fwrite(batch.data(), 1, batch.size(), stderr);
+  std::fflush(stderr);
+}
+
+bool HasPending(void*) ABSL_NO_THREAD_SAFETY_ANALYSIS {
+  // Called by Await with queue_mutex held.
+  return pending != nullptr && !pending->empty();
+}
+
+// FlusherLoop writes queued lines as they come; it runs for the life of
+// the process.
+void FlusherLoop() {
+  while (true) {
+    {
+      absl::MutexLock lock(&queue_mutex);
+      queue_mutex.Await(absl::Condition(&HasPending, nullptr));
+    }
+    WritePending("");
+  }
+}
+
+// Enqueue queues `line`, or returns false when the queue is full.
+bool Enqueue(const std::string& line) {
+  absl::MutexLock lock(&queue_mutex);
+  if (pending == nullptr) pending = new std::string();
+  if (pending->size() + line.size() > kMaxPendingBytes) return false;
+  pending->append(line);
+  if (!flusher_started) {
+    flusher_started = true;
+    std::atexit(FlushLog);
+    std::thread(FlusherLoop).detach();
+  }
+  return true;
+}
 
 const char* LevelName(LogLevel level) {
   switch (level) {
@@ -42,10 +97,11 @@ void LogLine(LogLevel level, absl::string_view message) {
       absl::StrCat(absl::FormatTime("%Y-%m-%dT%H:%M:%E3SZ", absl::Now(),
                                     absl::UTCTimeZone()),
                    " ", LevelName(level), " ", message, "\n");
-  absl::MutexLock lock(&log_mutex);
-  std::fwrite(line.data(), 1, line.size(), stderr);
-  std::fflush(stderr);
+  if (level == LogLevel::kInfo && Enqueue(line)) return;
+  WritePending(line);
 }
+
+void FlushLog() { WritePending(""); }
 
 std::string LogValue(absl::string_view value) {
   bool needs_quotes = value.empty();

@@ -12,8 +12,18 @@ namespace certbroker {
 
 enum class LogLevel { kInfo, kWarning, kError };
 
-// LogLine writes one line at `level`. Thread-safe; lines never interleave.
+// LogLine writes one line at `level`. Thread-safe; lines never interleave
+// and keep their order. INFO lines (one per decision, the hot path) are
+// queued and written in batches by a background thread, within
+// milliseconds, so that request threads neither wait for stderr nor contend
+// for it; WARN and ERROR lines are written (after everything queued) before
+// LogLine returns. When the queue exceeds 4 MiB, INFO lines are written
+// synchronously too: lines are never dropped. Queued lines are written at
+// normal exit (atexit) and by FlushLog.
 void LogLine(LogLevel level, absl::string_view message);
+
+// FlushLog writes every queued line now.
+void FlushLog();
 
 // LogInfo, LogWarning and LogError are LogLine at their level.
 inline void LogInfo(absl::string_view message) {

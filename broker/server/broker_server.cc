@@ -8,6 +8,7 @@
 
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
+#include "absl/strings/str_replace.h"
 #include "broker/common/file.h"
 #include "broker/common/log.h"
 #include "broker/keys/kek.h"
@@ -40,19 +41,23 @@ absl::StatusOr<std::unique_ptr<keys::KeyRing>> LoadKeys(
   keys::KekFileOptions file_options;
   file_options.allow_insecure_permissions =
       options.allow_insecure_kek_permissions;
+  // The keys library names its option; say which flag sets it.
+  auto flag_error = [](absl::string_view flag, const absl::Status& status) {
+    return absl::Status(
+        status.code(),
+        absl::StrCat(flag, ": ",
+                     absl::StrReplaceAll(
+                         status.message(),
+                         {{"set allow_insecure_permissions",
+                           "start certbrokerd with "
+                           "--allow_insecure_kek_permissions"}})));
+  };
   auto current = keys::Kek::FromFile(options.kek_file, file_options);
-  if (!current.ok()) {
-    return absl::Status(current.status().code(),
-                        absl::StrCat("--kek_file: ", current.status().message()));
-  }
+  if (!current.ok()) return flag_error("--kek_file", current.status());
   std::vector<keys::Kek> previous;
   for (const std::string& path : options.previous_kek_files) {
     auto kek = keys::Kek::FromFile(path, file_options);
-    if (!kek.ok()) {
-      return absl::Status(
-          kek.status().code(),
-          absl::StrCat("--previous_kek_files: ", kek.status().message()));
-    }
+    if (!kek.ok()) return flag_error("--previous_kek_files", kek.status());
     previous.push_back(std::move(kek).value());
   }
   return std::make_unique<keys::KeyRing>(std::move(current).value(),
@@ -75,6 +80,12 @@ int RunBroker(const BrokerServerOptions& options) {
   }
   pthread_sigmask(SIG_BLOCK, &signals, nullptr);
 
+  // KEKs first: a start refused for them must not create a store.
+  auto keys = LoadKeys(options);
+  if (!keys.ok()) {
+    LogError(std::string(keys.status().message()));
+    return 1;
+  }
   std::unique_ptr<store::SqliteStore> store;
   if (!options.data_dir.empty()) {
     auto opened = store::OpenSqliteStore(options.data_dir);
@@ -84,11 +95,6 @@ int RunBroker(const BrokerServerOptions& options) {
       return 1;
     }
     store = std::move(opened).value();
-  }
-  auto keys = LoadKeys(options);
-  if (!keys.ok()) {
-    LogError(std::string(keys.status().message()));
-    return 1;
   }
   if (*keys != nullptr) {
     if (store == nullptr) {
@@ -267,6 +273,7 @@ int RunBroker(const BrokerServerOptions& options) {
                          " decisions refused for a full queue"));
   }
   LogInfo("stopped");
+  FlushLog();
   return 0;
 }
 

@@ -220,10 +220,18 @@ absl::Status CertificateBrokerService::DecideServerCertificate(
   decision.target = target.ToString();
   target.agent = decision.agent;
   decision.policy_version = snapshot.version();
-  CB_RETURN_IF_ERROR(
-      CheckChainSize(static_cast<size_t>(request.certificate_chain_size()),
-                     snapshot.max_chain_length(), request.ocsp_response()));
-  decision.leaf_fingerprint = x509::Sha256Hex(request.certificate_chain(0));
+  const bool by_digest = !request.certificate_chain_sha256().empty();
+  std::string chain_digest;
+  if (by_digest) {
+    CB_ASSIGN_OR_RETURN(chain_digest, ChainDigestOf(request));
+  } else {
+    CB_RETURN_IF_ERROR(
+        CheckChainSize(static_cast<size_t>(request.certificate_chain_size()),
+                       snapshot.max_chain_length(), request.ocsp_response()));
+    decision.leaf_fingerprint = x509::Sha256Hex(request.certificate_chain(0));
+    chain_digest = VerdictCache::ChainDigest(request.certificate_chain());
+    response.set_certificate_chain_sha256(chain_digest);
+  }
   CB_ASSIGN_OR_RETURN(std::string server_name,
                       EffectiveServerName(request.server_name(), target));
 
@@ -238,20 +246,35 @@ absl::Status CertificateBrokerService::DecideServerCertificate(
     response.set_rule_name(rule->name);
     // Only requests whose chain parsed were ever stored: a hit needs no
     // parsing.
-    cache_key =
-        VerdictCache::Key(snapshot.version(), rule->name, server_name, request);
+    cache_key = VerdictCache::Key(snapshot.version(), rule->name, server_name,
+                                  chain_digest, request);
     if (auto cached = cache_->Lookup(cache_key, now)) {
       response.set_accepted(cached->reason == v1::ACCEPTED);
       response.set_reason(cached->reason);
       response.set_detail(cached->detail);
       SetDuration(cached->expires - now, response.mutable_cache_ttl());
+      if (by_digest) decision.leaf_fingerprint = cached->leaf_fingerprint;
       RecordVerdict(response, decision);
       decision.cached = true;
       return absl::OkStatus();
     }
+    if (by_digest) {
+      response.set_accepted(false);
+      response.set_reason(v1::CHAIN_REQUIRED);
+      response.set_detail(
+          "the broker holds no verdict for the chain named by "
+          "certificate_chain_sha256 (never seen, evicted, expired, or the "
+          "policy changed): send the request again with certificate_chain");
+      SetDuration(absl::ZeroDuration(), response.mutable_cache_ttl());
+      RecordVerdict(response, decision);
+      return absl::OkStatus();
+    }
   }
-  CB_ASSIGN_OR_RETURN(x509::CertificateList chain,
-                      ParseServerChain(request.certificate_chain()));
+  // Malformed DER is an error whatever the target.
+  x509::CertificateList chain;
+  if (!by_digest) {
+    CB_ASSIGN_OR_RETURN(chain, ParseServerChain(request.certificate_chain()));
+  }
   if (rule == nullptr) {
     response.set_accepted(false);
     response.set_reason(v1::NO_MATCHING_RULE);
@@ -272,7 +295,8 @@ absl::Status CertificateBrokerService::DecideServerCertificate(
   SetDuration(ttl, response.mutable_cache_ttl());
   if (ttl >= absl::Seconds(1)) {
     cache_->Insert(cache_key,
-                   CachedVerdict{verdict.reason, verdict.detail, now + ttl});
+                   CachedVerdict{verdict.reason, verdict.detail,
+                                 decision.leaf_fingerprint, now + ttl});
   }
   RecordVerdict(response, decision);
   return absl::OkStatus();

@@ -6,6 +6,7 @@
 
 #include "absl/status/status.h"
 #include "absl/strings/str_cat.h"
+#include "broker/common/status_macros.h"
 #include "broker/common/host_name.h"
 #include "broker/revocation/ocsp_response.h"
 #include "broker/validation/path_checks.h"
@@ -40,6 +41,15 @@ std::optional<validation::ChainVerdict> DeniedByList(
 
 }  // namespace
 
+absl::Status CheckOcspSize(absl::string_view ocsp_response) {
+  if (ocsp_response.size() > revocation::kMaxOcspResponseBytes) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("ocsp_response: larger than ",
+                     revocation::kMaxOcspResponseBytes, " bytes"));
+  }
+  return absl::OkStatus();
+}
+
 absl::Status CheckChainSize(size_t count, uint32_t max_length,
                             absl::string_view ocsp_response) {
   if (count == 0) {
@@ -51,12 +61,25 @@ absl::Status CheckChainSize(size_t count, uint32_t max_length,
         absl::StrCat("certificate_chain: ", count,
                      " certificates, more than the maximum of ", max_length));
   }
-  if (ocsp_response.size() > revocation::kMaxOcspResponseBytes) {
+  return CheckOcspSize(ocsp_response);
+}
+
+absl::StatusOr<std::string> ChainDigestOf(
+    const v1::OnServerCertificateRequest& request) {
+  const std::string& digest = request.certificate_chain_sha256();
+  if (request.certificate_chain_size() > 0) {
     return absl::InvalidArgumentError(
-        absl::StrCat("ocsp_response: larger than ",
-                     revocation::kMaxOcspResponseBytes, " bytes"));
+        "certificate_chain_sha256: set either it or certificate_chain, not "
+        "both");
   }
-  return absl::OkStatus();
+  if (digest.size() != 32) {
+    return absl::InvalidArgumentError(absl::StrCat(
+        "certificate_chain_sha256: must be 32 bytes (a SHA-256 digest an "
+        "earlier response returned), not ",
+        digest.size()));
+  }
+  CB_RETURN_IF_ERROR(CheckOcspSize(request.ocsp_response()));
+  return digest;
 }
 
 absl::StatusOr<x509::CertificateList> ParseServerChain(

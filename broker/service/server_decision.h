@@ -20,6 +20,15 @@ namespace certbroker::service {
 absl::Status CheckChainSize(size_t count, uint32_t max_length,
                             absl::string_view ocsp_response);
 
+// CheckOcspSize fails with INVALID_ARGUMENT when a staple exceeds
+// revocation::kMaxOcspResponseBytes.
+absl::Status CheckOcspSize(absl::string_view ocsp_response);
+
+// ChainDigestOf checks a request that names its chain by digest (no chain
+// sent, 32 bytes, staple size) and returns the digest.
+absl::StatusOr<std::string> ChainDigestOf(
+    const ::certbroker::v1::OnServerCertificateRequest& request);
+
 // ParseServerChain parses each DER certificate; INVALID_ARGUMENT names the
 // first that does not parse ("certificate_chain[2]: not a DER certificate").
 absl::StatusOr<x509::CertificateList> ParseServerChain(

@@ -9,36 +9,52 @@ namespace {
 // Entry overhead beyond key and detail: list node, map slot, strings.
 constexpr size_t kEntryOverhead = 160;
 
+// AddSize adds `size` as 8 little-endian bytes, whatever the host's order.
+void AddSize(SHA256_CTX* context, uint64_t size) {
+  uint8_t bytes[8];
+  for (int i = 0; i < 8; ++i) bytes[i] = static_cast<uint8_t>(size >> (8 * i));
+  SHA256_Update(context, bytes, sizeof(bytes));
+}
+
 void AddField(SHA256_CTX* context, absl::string_view field) {
-  uint64_t size = field.size();
-  SHA256_Update(context, &size, sizeof(size));
+  AddSize(context, field.size());
   SHA256_Update(context, field.data(), field.size());
+}
+
+std::string Finish(SHA256_CTX* context) {
+  uint8_t digest[SHA256_DIGEST_LENGTH];
+  SHA256_Final(digest, context);
+  return std::string(reinterpret_cast<const char*>(digest), sizeof(digest));
 }
 
 }  // namespace
 
+std::string VerdictCache::ChainDigest(
+    const google::protobuf::RepeatedPtrField<std::string>& chain) {
+  SHA256_CTX context;
+  SHA256_Init(&context);
+  AddSize(&context, static_cast<uint64_t>(chain.size()));
+  for (const std::string& der : chain) AddField(&context, der);
+  return Finish(&context);
+}
+
 std::string VerdictCache::Key(
     absl::string_view policy_version, absl::string_view rule,
-    absl::string_view server_name,
+    absl::string_view server_name, absl::string_view chain_digest,
     const ::certbroker::v1::OnServerCertificateRequest& request) {
   SHA256_CTX context;
   SHA256_Init(&context);
   AddField(&context, policy_version);
   AddField(&context, rule);
   AddField(&context, server_name);
-  uint64_t count = static_cast<uint64_t>(request.certificate_chain_size());
-  SHA256_Update(&context, &count, sizeof(count));
-  for (const std::string& der : request.certificate_chain())
-    AddField(&context, der);
+  AddField(&context, chain_digest);
   const auto& agent = request.agent_verification();
   AddField(&context, !request.has_agent_verification() ? "none"
                      : agent.accepted()                ? "accepted"
                                                        : "rejected");
   AddField(&context, agent.detail());
   AddField(&context, request.ocsp_response());
-  uint8_t digest[SHA256_DIGEST_LENGTH];
-  SHA256_Final(digest, &context);
-  return std::string(reinterpret_cast<const char*>(digest), sizeof(digest));
+  return Finish(&context);
 }
 
 VerdictCache::VerdictCache(size_t max_entries, size_t max_bytes)

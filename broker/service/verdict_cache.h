@@ -23,15 +23,22 @@ namespace certbroker::service {
 struct CachedVerdict {
   ::certbroker::v1::Reason reason = ::certbroker::v1::REASON_UNSPECIFIED;
   std::string detail;
+  std::string leaf_fingerprint;  // For the audit of answers by digest.
   absl::Time expires;  // Never served at or after this time.
 };
 
 class VerdictCache {
  public:
-  // Key digests the inputs of an OnServerCertificate decision.
+  // ChainDigest is the digest by which agents may name `chain` later: see
+  // OnServerCertificateResponse.certificate_chain_sha256.
+  static std::string ChainDigest(
+      const google::protobuf::RepeatedPtrField<std::string>& chain);
+
+  // Key digests the inputs of an OnServerCertificate decision; the chain
+  // enters as its ChainDigest.
   static std::string Key(
       absl::string_view policy_version, absl::string_view rule,
-      absl::string_view server_name,
+      absl::string_view server_name, absl::string_view chain_digest,
       const ::certbroker::v1::OnServerCertificateRequest& request);
 
   // A cache of at most `max_entries` entries and about `max_bytes` bytes;

@@ -75,7 +75,7 @@ absl::StatusOr<std::unique_ptr<PolicyManager>> PolicyManager::Create(
           "ambiguous policy: --config ", manager->options_.config_path,
           " defines the policy, but the store holds a policy document too "
           "(policy version ", catalog.version.version(),
-          ", written through the admin API). Start without --config to use "
+          ", seeded or written through the admin API). Start without --config to use "
           "the stored policy (and `certbrokerctl policy put` to replace it)"));
     }
     if (!manager->options_.seed_config_path.empty()) {

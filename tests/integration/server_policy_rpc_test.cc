@@ -2,6 +2,7 @@
 // result in modes BOTH and AGENT, DENY rules, key pins, CRLs under hard-fail
 // and tolerated errors, each accepted case beside the rejected one.
 #include "broker/devpki/ocsp_builder.h"
+#include "broker/x509/boringssl.h"
 #include "gmock/gmock.h"
 #include "tests/integration/broker_fixture.h"
 
@@ -154,6 +155,82 @@ TEST_F(ServerPolicyRpcTest, RepeatedDecisionIsServedFromTheCache) {
   v1::OnServerCertificateResponse other =
       Verdict("pinned.example.test", pki_->expired_server);
   EXPECT_EQ(other.reason(), v1::EXPIRED);
+}
+
+// ChainSha256 computes the documented digest independently of the broker.
+std::string ChainSha256(const std::vector<std::string>& chain) {
+  auto size = [](uint64_t value) {
+    std::string bytes(8, '\0');
+    for (int i = 0; i < 8; ++i) bytes[i] = static_cast<char>(value >> (8 * i));
+    return bytes;
+  };
+  std::string input = size(chain.size());
+  for (const std::string& der : chain) input += size(der.size()) + der;
+  uint8_t digest[SHA256_DIGEST_LENGTH];
+  SHA256(reinterpret_cast<const uint8_t*>(input.data()), input.size(), digest);
+  return std::string(reinterpret_cast<const char*>(digest), sizeof(digest));
+}
+
+TEST_F(ServerPolicyRpcTest, ChainNamedByDigestIsAnsweredFromTheCache) {
+  std::vector<std::string> chain =
+      ChainOf({&pki_->expired_server, &pki_->intermediate});
+  v1::OnServerCertificateRequest full;
+  full.mutable_target()->set_host("pinned.example.test");
+  full.set_server_name("api.example.test");
+  for (const std::string& der : chain) full.add_certificate_chain(der);
+  v1::OnServerCertificateResponse first;
+  ASSERT_TRUE(tcp_->OnServerCertificate(Context().get(), full, &first).ok());
+  EXPECT_EQ(first.reason(), v1::EXPIRED);
+  ASSERT_EQ(first.certificate_chain_sha256(), ChainSha256(chain));
+
+  v1::OnServerCertificateRequest named = full;
+  named.clear_certificate_chain();
+  named.set_certificate_chain_sha256(first.certificate_chain_sha256());
+  v1::OnServerCertificateResponse again;
+  ASSERT_TRUE(tcp_->OnServerCertificate(Context().get(), named, &again).ok());
+  EXPECT_FALSE(again.accepted());
+  EXPECT_EQ(again.reason(), v1::EXPIRED);
+  EXPECT_EQ(again.detail(), first.detail());
+  EXPECT_EQ(again.rule_name(), first.rule_name());
+  EXPECT_GT(again.cache_ttl().seconds(), 0);
+  EXPECT_TRUE(again.certificate_chain_sha256().empty());
+  ASSERT_TRUE(broker_->WaitForLog(absl::StrCat("id=", again.decision_id())));
+
+  // Anything else that the verdict depends on needs the chain again.
+  v1::OnServerCertificateRequest other_name = named;
+  other_name.set_server_name("other.example.test");
+  v1::OnServerCertificateResponse required;
+  ASSERT_TRUE(
+      tcp_->OnServerCertificate(Context().get(), other_name, &required).ok());
+  EXPECT_FALSE(required.accepted());
+  EXPECT_EQ(required.reason(), v1::CHAIN_REQUIRED);
+  EXPECT_THAT(required.detail(), HasSubstr("send the request again with "
+                                           "certificate_chain"));
+  EXPECT_EQ(required.cache_ttl().seconds(), 0);
+  v1::OnServerCertificateRequest unknown = named;
+  unknown.set_certificate_chain_sha256(std::string(32, 'x'));
+  ASSERT_TRUE(
+      tcp_->OnServerCertificate(Context().get(), unknown, &required).ok());
+  EXPECT_EQ(required.reason(), v1::CHAIN_REQUIRED);
+  // A target no rule covers needs no chain to be refused.
+  v1::OnServerCertificateRequest nowhere = named;
+  nowhere.mutable_target()->set_host("nowhere.invalid");
+  ASSERT_TRUE(
+      tcp_->OnServerCertificate(Context().get(), nowhere, &required).ok());
+  EXPECT_EQ(required.reason(), v1::NO_MATCHING_RULE);
+
+  v1::OnServerCertificateRequest short_digest = named;
+  short_digest.set_certificate_chain_sha256(std::string(31, 'x'));
+  grpc::Status status =
+      tcp_->OnServerCertificate(Context().get(), short_digest, &required);
+  EXPECT_EQ(status.error_code(), grpc::StatusCode::INVALID_ARGUMENT);
+  EXPECT_THAT(status.error_message(),
+              HasSubstr("certificate_chain_sha256: must be 32 bytes"));
+  v1::OnServerCertificateRequest both = full;
+  both.set_certificate_chain_sha256(first.certificate_chain_sha256());
+  status = tcp_->OnServerCertificate(Context().get(), both, &required);
+  EXPECT_EQ(status.error_code(), grpc::StatusCode::INVALID_ARGUMENT);
+  EXPECT_THAT(status.error_message(), HasSubstr("not both"));
 }
 
 TEST_F(ServerPolicyRpcTest, ToleratedErrorIsAcceptedAndReported) {

@@ -3,6 +3,8 @@
 // permissions; KEK rotation across restarts; which source defines the
 // policy (--config, the store, --seed_config); and a policy version that
 // only grows, by exactly one per admin change.
+#include <unistd.h>
+
 #include <sys/stat.h>
 
 #include <cstdint>
@@ -86,8 +88,7 @@ std::string Pkcs8(const EVP_PKEY* key) {
   if (!CBB_init(&cbb, 0)) return "";
   uint8_t* der = nullptr;
   size_t length = 0;
-  if (!EVP_marshal_private_key(&cbb, key) ||
-      !CBB_finish(&cbb, &der, &length)) {
+  if (!EVP_marshal_private_key(&cbb, key) || !CBB_finish(&cbb, &der, &length)) {
     CBB_cleanup(&cbb);
     return "";
   }
@@ -144,8 +145,8 @@ class StoreStartupTest : public ::testing::Test {
         PemImport(id, leaf, {&root_}, leaf.key.get());
     request.set_exportable(exportable);
     v1::Certificate ignored;
-    return broker_.admin().ImportCertificate(
-        Context().get(), request, out != nullptr ? out : &ignored);
+    return broker_.admin().ImportCertificate(Context().get(), request,
+                                             out != nullptr ? out : &ignored);
   }
 
   grpc::Status StoreBundle(const std::string& id) {
@@ -212,6 +213,18 @@ class StoreStartupTest : public ::testing::Test {
   StoreBroker broker_;
 };
 
+TEST_F(StoreStartupTest, BadKekFileCreatesNoStore) {
+  std::string log;
+  std::string data_dir = broker_.dir().Path("never-created");
+  EXPECT_EQ(RunRefused({"--data_dir=" + data_dir,
+                        "--kek_file=" + broker_.dir().Path("missing-kek")},
+                       log),
+            1)
+      << log;
+  EXPECT_THAT(log, HasSubstr("--kek_file: "));
+  EXPECT_NE(::access(data_dir.c_str(), F_OK), 0) << "the store was created";
+}
+
 TEST_F(StoreStartupTest, SealedKeyWithoutKekIsRefusedAndTouchesNothing) {
   ASSERT_TRUE(broker_.Start());
   grpc::Status imported = Import("payments", pay_client_, false);
@@ -242,12 +255,12 @@ TEST_F(StoreStartupTest, SealedKeyUnderAnotherKekIsRefusedNamingBothKeks) {
   std::string wrong = WriteKek(broker_.dir(), "wrong-kek");
   std::string log;
   EXPECT_EQ(RunRefused(StoreArguments(wrong), log), 1) << log;
-  EXPECT_THAT(log, HasSubstr(absl::StrCat(
-                       "cannot load the policy: certificates/payments: cannot "
-                       "open the key of certificate 'payments': sealed with "
-                       "KEK ",
-                       kek_a, ", which is not loaded (loaded: ", KekId(wrong),
-                       ")")));
+  EXPECT_THAT(
+      log, HasSubstr(absl::StrCat(
+               "cannot load the policy: certificates/payments: cannot "
+               "open the key of certificate 'payments': sealed with "
+               "KEK ",
+               kek_a, ", which is not loaded (loaded: ", KekId(wrong), ")")));
   ExpectStoreUnchanged(before);
 }
 
@@ -259,6 +272,8 @@ TEST_F(StoreStartupTest, KekFileReadableByOthersIsRefusedUnlessAllowed) {
                        "--kek_file: KEK file ", broker_.kek(),
                        " has mode 0644, which lets its group or others access "
                        "it; make it owner-only")));
+  EXPECT_THAT(log, HasSubstr("start certbrokerd with "
+                             "--allow_insecure_kek_permissions"));
 
   // A previous KEK is checked the same way.
   ASSERT_EQ(::chmod(broker_.kek().c_str(), 0600), 0);
@@ -354,12 +369,12 @@ TEST_F(StoreStartupTest, ConfigFlagWithStoredPolicyDocumentIsAmbiguous) {
   arguments.push_back("--config=" + config);
   std::string log;
   EXPECT_EQ(RunRefused(arguments, log), 1) << log;
-  EXPECT_THAT(log, HasSubstr(absl::StrCat(
-                       "cannot load the policy: ambiguous policy: --config ",
-                       config,
-                       " defines the policy, but the store holds a policy "
-                       "document too (policy version ",
-                       version, ", written through the admin API)")));
+  EXPECT_THAT(log,
+              HasSubstr(absl::StrCat(
+                  "cannot load the policy: ambiguous policy: --config ", config,
+                  " defines the policy, but the store holds a policy "
+                  "document too (policy version ",
+                  version, ", seeded or written through the admin API)")));
   ExpectStoreUnchanged(before);
 }
 
@@ -493,9 +508,9 @@ TEST_F(StoreStartupTest, PolicyVersionOnlyGrowsByOnePerChange) {
   v1::DeleteCertificateRequest remove;
   remove.set_name("certificates/ops-client");
   v1::DeleteCertificateResponse removed;
-  ASSERT_TRUE(
-      broker_.admin().DeleteCertificate(Context().get(), remove, &removed)
-          .ok());
+  ASSERT_TRUE(broker_.admin()
+                  .DeleteCertificate(Context().get(), remove, &removed)
+                  .ok());
   record("delete");
   std::string seed = broker_.dir().Write("seed.yaml", "rules: []\n");
   restart({"--seed_config=" + seed});

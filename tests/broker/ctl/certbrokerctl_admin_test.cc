@@ -202,7 +202,7 @@ class CertbrokerctlAdminTest : public ::testing::Test {
 };
 
 TEST_F(CertbrokerctlAdminTest, ImportedCertificateShowsInGetAndList) {
-  StartBroker();
+  ASSERT_NO_FATAL_FAILURE(StartBroker());
   CommandResult imported =
       Ctl({"cert", "import", "payments", "--chain", dir_.Path("payments.pem"),
            "--key", dir_.Path("payments.key"), "--label", "team=pay", "--label",
@@ -260,7 +260,7 @@ TEST_F(CertbrokerctlAdminTest, ImportedCertificateShowsInGetAndList) {
 }
 
 TEST_F(CertbrokerctlAdminTest, ListPagesOnRequest) {
-  StartBroker();
+  ASSERT_NO_FATAL_FAILURE(StartBroker());
   ImportPayments();
   ImportReports();
   CommandResult first = Ctl({"cert", "list", "--page-size", "1"});
@@ -284,7 +284,7 @@ TEST_F(CertbrokerctlAdminTest, ListPagesOnRequest) {
 }
 
 TEST_F(CertbrokerctlAdminTest, ExistingIdIsRefusedUnlessReplace) {
-  StartBroker();
+  ASSERT_NO_FATAL_FAILURE(StartBroker());
   ImportPayments();
   std::vector<std::string> again = {"cert",
                                     "import",
@@ -309,7 +309,7 @@ TEST_F(CertbrokerctlAdminTest, ExistingIdIsRefusedUnlessReplace) {
 
 TEST_F(CertbrokerctlAdminTest,
        Pkcs12ImportTakesThePasswordFromFileOrEnvironment) {
-  StartBroker();
+  ASSERT_NO_FATAL_FAILURE(StartBroker());
   std::string p12 = dir_.Path("payments.p12");
   CommandResult exported =
       RunCommand({"/usr/bin/openssl", "pkcs12", "-export", "-in",
@@ -342,7 +342,7 @@ TEST_F(CertbrokerctlAdminTest,
 }
 
 TEST_F(CertbrokerctlAdminTest, TrustBundlePutUpsertsAndMustExistDoesNot) {
-  StartBroker();
+  ASSERT_NO_FATAL_FAILURE(StartBroker());
   std::string fingerprint =
       x509::Sha256Fingerprint(server_root_.certificate.get());
   CommandResult put = Ctl(
@@ -383,7 +383,7 @@ TEST_F(CertbrokerctlAdminTest, TrustBundlePutUpsertsAndMustExistDoesNot) {
 }
 
 TEST_F(CertbrokerctlAdminTest, CrlPutSendsDerAsPem) {
-  StartBroker();
+  ASSERT_NO_FATAL_FAILURE(StartBroker());
   devpki::CrlSpec spec;
   spec.revoked = {payments_.certificate.get()};
   bssl::UniquePtr<X509_CRL> crl = MustCrl(spec, issuing_);
@@ -427,7 +427,7 @@ TEST_F(CertbrokerctlAdminTest, CrlPutSendsDerAsPem) {
 }
 
 TEST_F(CertbrokerctlAdminTest, PolicyUsingStoredObjectsGuardsThemAndIsAudited) {
-  StartBroker();
+  ASSERT_NO_FATAL_FAILURE(StartBroker());
   CtlOk({"bundle", "put", "corp-roots", "--pem", dir_.Path("server-root.pem")});
   ImportPayments();
   const std::string document =
@@ -571,11 +571,12 @@ TEST_F(CertbrokerctlAdminTest, PolicyUsingStoredObjectsGuardsThemAndIsAudited) {
 }
 
 TEST_F(CertbrokerctlAdminTest, KekRotateRewrapsEveryKeyUnderTheNewKek) {
-  StartBroker({"--kek_file=KEK_A"});
+  ASSERT_NO_FATAL_FAILURE(StartBroker({"--kek_file=KEK_A"}));
   ImportPayments();
   ImportReports();
   StopBroker();
-  StartBroker({"--kek_file=KEK_B", "--previous_kek_files=KEK_A"});
+  ASSERT_NO_FATAL_FAILURE(
+      StartBroker({"--kek_file=KEK_B", "--previous_kek_files=KEK_A"}));
   auto listed = FromJson<v1::ListCertificatesResponse>(
       CtlOk({"-o", "json", "cert", "list"}));
   ASSERT_EQ(listed.certificates_size(), 2);
@@ -599,14 +600,14 @@ TEST_F(CertbrokerctlAdminTest, KekRotateRewrapsEveryKeyUnderTheNewKek) {
 
   // The old KEK is no longer needed.
   StopBroker();
-  StartBroker({"--kek_file=KEK_B"});
+  ASSERT_NO_FATAL_FAILURE(StartBroker({"--kek_file=KEK_B"}));
   EXPECT_THAT(CtlOk({"status"}), HasSubstr("\nkek:             " + kek_b_id_));
   EXPECT_THAT(CtlOk({"cert", "get", "payments"}),
               HasSubstr("\nkek:         " + kek_b_id_ + "\n"));
 }
 
 TEST_F(CertbrokerctlAdminTest, AuditWatchPrintsRecordsAsTheyAreWritten) {
-  StartBroker();
+  ASSERT_NO_FATAL_FAILURE(StartBroker());
   for (bool json : {false, true}) {
     SCOPED_TRACE(json ? "json" : "table");
     CommandResult watched;

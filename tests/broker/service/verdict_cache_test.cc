@@ -10,7 +10,7 @@ namespace {
 using ::certbroker::v1::Reason;
 
 CachedVerdict Accepted(absl::Time expires, std::string detail = "ok") {
-  return CachedVerdict{Reason::ACCEPTED, std::move(detail), expires};
+  return CachedVerdict{Reason::ACCEPTED, std::move(detail), "", expires};
 }
 
 // ShardKey makes a 32-byte key whose first byte picks the shard.
@@ -70,34 +70,43 @@ TEST(VerdictCacheTest, DisabledCacheNeverHits) {
       cache.Lookup(ShardKey(1, 'a'), absl::FromUnixSeconds(1)).has_value());
 }
 
+// KeyOf is VerdictCache::Key with the chain of `request`.
+std::string KeyOf(absl::string_view version, absl::string_view rule,
+                  absl::string_view name,
+                  const ::certbroker::v1::OnServerCertificateRequest& request) {
+  return VerdictCache::Key(version, rule, name,
+                           VerdictCache::ChainDigest(request.certificate_chain()),
+                           request);
+}
+
 TEST(VerdictCacheTest, KeyCoversEveryInput) {
   ::certbroker::v1::OnServerCertificateRequest request;
   request.add_certificate_chain("leaf");
   request.add_certificate_chain("intermediate");
   std::string base =
-      VerdictCache::Key("v1", "rule", "api.example.com", request);
+      KeyOf("v1", "rule", "api.example.com", request);
   EXPECT_EQ(base.size(), 32u);
-  EXPECT_EQ(base, VerdictCache::Key("v1", "rule", "api.example.com", request));
-  EXPECT_NE(base, VerdictCache::Key("v2", "rule", "api.example.com", request));
-  EXPECT_NE(base, VerdictCache::Key("v1", "other", "api.example.com", request));
-  EXPECT_NE(base, VerdictCache::Key("v1", "rule", "www.example.com", request));
+  EXPECT_EQ(base, KeyOf("v1", "rule", "api.example.com", request));
+  EXPECT_NE(base, KeyOf("v2", "rule", "api.example.com", request));
+  EXPECT_NE(base, KeyOf("v1", "other", "api.example.com", request));
+  EXPECT_NE(base, KeyOf("v1", "rule", "www.example.com", request));
   auto changed = request;
   changed.set_certificate_chain(1, "other intermediate");
-  EXPECT_NE(base, VerdictCache::Key("v1", "rule", "api.example.com", changed));
+  EXPECT_NE(base, KeyOf("v1", "rule", "api.example.com", changed));
   changed = request;
   changed.mutable_agent_verification()->set_accepted(true);
-  EXPECT_NE(base, VerdictCache::Key("v1", "rule", "api.example.com", changed));
+  EXPECT_NE(base, KeyOf("v1", "rule", "api.example.com", changed));
   changed = request;
   changed.set_ocsp_response("staple");
-  EXPECT_NE(base, VerdictCache::Key("v1", "rule", "api.example.com", changed));
+  EXPECT_NE(base, KeyOf("v1", "rule", "api.example.com", changed));
   // Field boundaries count: "ab"+"c" is not "a"+"bc".
   ::certbroker::v1::OnServerCertificateRequest split_one, split_two;
   split_one.add_certificate_chain("ab");
   split_one.add_certificate_chain("c");
   split_two.add_certificate_chain("a");
   split_two.add_certificate_chain("bc");
-  EXPECT_NE(VerdictCache::Key("v", "r", "n", split_one),
-            VerdictCache::Key("v", "r", "n", split_two));
+  EXPECT_NE(KeyOf("v", "r", "n", split_one),
+            KeyOf("v", "r", "n", split_two));
 }
 
 }  // namespace
