@@ -63,7 +63,8 @@ int WaitExit(pid_t pid, absl::Duration timeout) {
 }
 
 std::string ReadLog(const std::string& path) {
-  auto text = ReadFile(path);
+  // Benchmarks log far more than ReadFile's default cap.
+  auto text = ReadFile(path, size_t{1} << 30);
   return text.ok() ? *text : std::string();
 }
 
