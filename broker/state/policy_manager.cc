@@ -143,9 +143,9 @@ absl::Status PolicyManager::Document(const catalog::Catalog& catalog,
 }
 
 absl::StatusOr<std::shared_ptr<policy::PolicySnapshot>>
-PolicyManager::CompileCatalog(const catalog::Catalog& catalog) {
-  std::string text, source, base_dir;
-  CB_RETURN_IF_ERROR(Document(catalog, text, source, base_dir));
+PolicyManager::CompileText(absl::string_view text, absl::string_view source,
+                           const std::string& base_dir,
+                           const catalog::Catalog& catalog) {
   policy::StoredObjects objects;
   if (options_.store != nullptr) {
     CB_ASSIGN_OR_RETURN(objects, opener_.Open(catalog));
@@ -154,9 +154,18 @@ PolicyManager::CompileCatalog(const catalog::Catalog& catalog) {
                       config::ParseConfigDocument(text, source));
   policy::CompileOptions compile_options;
   compile_options.stored = options_.store != nullptr ? &objects : nullptr;
-  auto snapshot = policy::CompilePolicy(config, base_dir, source,
-                                        compile_options);
-  // Compiling a large policy frees a lot that glibc would keep.
+  return policy::CompilePolicy(config, base_dir, source, compile_options);
+}
+
+absl::StatusOr<std::shared_ptr<policy::PolicySnapshot>>
+PolicyManager::CompileCatalog(const catalog::Catalog& catalog) {
+  std::string text, source, base_dir;
+  CB_RETURN_IF_ERROR(Document(catalog, text, source, base_dir));
+  auto snapshot = CompileText(text, source, base_dir, catalog);
+  // Parsing a large policy frees a lot (the parsed document is gone by
+  // now) that glibc would otherwise keep.
+  text.clear();
+  text.shrink_to_fit();
   ::malloc_trim(0);
   return snapshot;
 }
@@ -166,15 +175,7 @@ PolicyManager::CompileDocument(absl::string_view text,
                                absl::string_view source,
                                const std::string& base_dir) {
   absl::MutexLock lock(&mu_);
-  policy::StoredObjects objects;
-  if (options_.store != nullptr) {
-    CB_ASSIGN_OR_RETURN(objects, opener_.Open(*catalog_));
-  }
-  CB_ASSIGN_OR_RETURN(config::BrokerConfig config,
-                      config::ParseConfigDocument(text, source));
-  policy::CompileOptions compile_options;
-  compile_options.stored = options_.store != nullptr ? &objects : nullptr;
-  return policy::CompilePolicy(config, base_dir, source, compile_options);
+  return CompileText(text, source, base_dir, *catalog_);
 }
 
 void PolicyManager::Publish(std::shared_ptr<policy::PolicySnapshot> snapshot,

@@ -136,6 +136,10 @@ class PolicyManager {
   absl::Status ReloadLocked() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   absl::StatusOr<std::shared_ptr<policy::PolicySnapshot>> CompileCatalog(
       const catalog::Catalog& catalog) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  absl::StatusOr<std::shared_ptr<policy::PolicySnapshot>> CompileText(
+      absl::string_view text, absl::string_view source,
+      const std::string& base_dir, const catalog::Catalog& catalog)
+      ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   void Publish(std::shared_ptr<policy::PolicySnapshot> snapshot,
                catalog::Catalog catalog) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   void PollLoop();

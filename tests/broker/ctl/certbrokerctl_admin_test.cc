@@ -247,8 +247,11 @@ TEST_F(CertbrokerctlAdminTest, ImportedCertificateShowsInGetAndList) {
             CertificateHeader() + payments_row + reports_row);
   EXPECT_EQ(CtlOk({"cert", "list", "--label-selector", "team=pay,env=prod"}),
             CertificateHeader() + payments_row);
+  EXPECT_EQ(CtlOk({"cert", "list", "--expiring-within", "100d"}),
+            CertificateHeader() + payments_row + reports_row);
+  // Without rows, the columns are as wide as their headers.
   EXPECT_EQ(CtlOk({"cert", "list", "--expiring-within", "1d"}),
-            CertificateHeader());
+            "ID  SUBJECT  NOT AFTER  KEY  KEK  EXPORTABLE  LABELS\n");
 
   auto listed = FromJson<v1::ListCertificatesResponse>(
       CtlOk({"cert", "list", "-o", "json"}));
