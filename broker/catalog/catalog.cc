@@ -5,8 +5,8 @@
 #include "absl/strings/ascii.h"
 #include "absl/strings/escaping.h"
 #include "absl/strings/match.h"
-#include "absl/strings/strip.h"
 #include "absl/strings/str_cat.h"
+#include "absl/strings/strip.h"
 #include "broker/common/status_macros.h"
 
 namespace certbroker::catalog {
@@ -17,10 +17,9 @@ constexpr int kConsistentReadAttempts = 20;
 template <typename Message>
 absl::Status Decode(const store::Entry& entry, Message& message) {
   if (!message.ParseFromString(entry.value)) {
-    return absl::DataLossError(
-        absl::StrCat("store key ", store::QuoteKey(entry.key), " (revision ",
-                     entry.revision, ") does not decode as ",
-                     message.GetTypeName()));
+    return absl::DataLossError(absl::StrCat(
+        "store key ", store::QuoteKey(entry.key), " (revision ", entry.revision,
+        ") does not decode as ", message.GetTypeName()));
   }
   return absl::OkStatus();
 }
@@ -67,10 +66,8 @@ absl::StatusOr<Catalog> LoadOnce(store::Store& store) {
   Catalog catalog;
   CB_ASSIGN_OR_RETURN(catalog.version_revision,
                       VersionRevision(store, &catalog.version));
-  CB_RETURN_IF_ERROR(
-      LoadMap(store, kCertificatePrefix, catalog.certificates));
-  CB_RETURN_IF_ERROR(
-      LoadMap(store, kTrustBundlePrefix, catalog.trust_bundles));
+  CB_RETURN_IF_ERROR(LoadMap(store, kCertificatePrefix, catalog.certificates));
+  CB_RETURN_IF_ERROR(LoadMap(store, kTrustBundlePrefix, catalog.trust_bundles));
   CB_RETURN_IF_ERROR(LoadMap(store, kCrlPrefix, catalog.crls));
   auto policy = store.Get(kPolicyDocumentKey);
   if (policy.ok()) {
@@ -91,9 +88,9 @@ absl::StatusOr<Catalog> LoadCatalog(store::Store& store) {
     CB_ASSIGN_OR_RETURN(int64_t after, VersionRevision(store, nullptr));
     if (after == catalog.version_revision) return catalog;
   }
-  return absl::UnavailableError(absl::StrCat(
-      "the store's catalog changed during each of ", kConsistentReadAttempts,
-      " attempts to read it; retry"));
+  return absl::UnavailableError(
+      absl::StrCat("the store's catalog changed during each of ",
+                   kConsistentReadAttempts, " attempts to read it; retry"));
 }
 
 int64_t BumpVersion(const Catalog& catalog, std::string files_digest,
@@ -128,9 +125,8 @@ absl::StatusOr<std::string> IdFromName(absl::string_view name,
   absl::string_view id = name;
   absl::ConsumePrefix(&id, prefix);
   if (id.find('/') != absl::string_view::npos) {
-    return absl::InvalidArgumentError(
-        absl::StrCat(field, ": '", name, "' is not a name like '", prefix,
-                     "ID'"));
+    return absl::InvalidArgumentError(absl::StrCat(
+        field, ": '", name, "' is not a name like '", prefix, "ID'"));
   }
   absl::Status valid = ValidateId(id, field);
   if (!valid.ok()) return valid;

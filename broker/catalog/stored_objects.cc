@@ -23,9 +23,9 @@ absl::StatusOr<x509::CertificateList> ParseDerList(
   for (int i = 0; i < ders.size(); ++i) {
     auto parsed = x509::ParseDerCertificate(ders.Get(i));
     if (!parsed.ok()) {
-      return absl::DataLossError(absl::StrCat(where, ": certificate ", i,
-                                              " does not parse: ",
-                                              parsed.status().message()));
+      return absl::DataLossError(
+          absl::StrCat(where, ": certificate ", i,
+                       " does not parse: ", parsed.status().message()));
     }
     list.push_back(std::move(parsed).value());
   }
@@ -55,8 +55,8 @@ OpenCertificate(const storage::StoredCertificate& stored,
   keys::WipeString(*pkcs8);
   if (!key.ok()) {
     return absl::DataLossError(absl::StrCat(
-        where, ": the opened private key does not parse: ",
-        key.status().message()));
+        where,
+        ": the opened private key does not parse: ", key.status().message()));
   }
   auto certificate = policy::MakeClientCertificate(
       stored.id(), std::move(chain), std::move(key).value(),
@@ -78,7 +78,8 @@ absl::StatusOr<bssl::UniquePtr<X509_CRL>> OpenCrl(
   std::string where = absl::StrCat(kCrlPrefix, stored.id());
   auto crls = x509::ParseCrls(stored.crl_der(), where);
   if (!crls.ok() || crls->size() != 1) {
-    return absl::DataLossError(absl::StrCat(where, ": the stored CRL does not parse"));
+    return absl::DataLossError(
+        absl::StrCat(where, ": the stored CRL does not parse"));
   }
   return std::move(crls->front());
 }
@@ -86,8 +87,9 @@ absl::StatusOr<bssl::UniquePtr<X509_CRL>> OpenCrl(
 absl::StatusOr<policy::StoredObjects> CertificateOpener::Open(
     const Catalog& catalog) {
   policy::StoredObjects objects;
-  std::map<std::string, std::pair<std::string,
-                                  std::shared_ptr<const policy::ClientCertificate>>>
+  std::map<
+      std::string,
+      std::pair<std::string, std::shared_ptr<const policy::ClientCertificate>>>
       still_stored;
   for (const auto& [id, stored] : catalog.certificates) {
     std::string value = stored.SerializeAsString();
@@ -158,9 +160,9 @@ absl::StatusOr<storage::StoredCrl> MakeCrl(const std::string& id,
   auto crls = x509::ParseCrls(pem_or_der, "crl_pem");
   if (!crls.ok()) return Prefixed(where, crls.status());
   if (crls->size() != 1) {
-    return absl::InvalidArgumentError(absl::StrCat(
-        where, ": crl_pem holds ", crls->size(),
-        " CRLs; store each CRL under its own name"));
+    return absl::InvalidArgumentError(
+        absl::StrCat(where, ": crl_pem holds ", crls->size(),
+                     " CRLs; store each CRL under its own name"));
   }
   storage::StoredCrl stored;
   stored.set_id(id);

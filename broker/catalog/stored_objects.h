@@ -46,8 +46,9 @@ class CertificateOpener {
  private:
   const keys::KeyRing* keys_;
   // By id: the stored value it was opened from, and the result.
-  std::map<std::string,
-           std::pair<std::string, std::shared_ptr<const policy::ClientCertificate>>>
+  std::map<
+      std::string,
+      std::pair<std::string, std::shared_ptr<const policy::ClientCertificate>>>
       opened_;
 };
 

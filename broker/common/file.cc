@@ -12,7 +12,6 @@
 #include "absl/strings/str_cat.h"
 
 namespace certbroker {
-namespace {
 
 absl::Status ErrnoStatus(int error, const std::string& what) {
   std::string message = absl::StrCat(what, ": ", std::strerror(error));
@@ -23,12 +22,15 @@ absl::Status ErrnoStatus(int error, const std::string& what) {
     case EACCES:
     case EPERM:
       return absl::PermissionDeniedError(message);
+    case ENOSPC:
+    case EMFILE:
+    case ENFILE:
+    case ENOMEM:
+      return absl::ResourceExhaustedError(message);
     default:
       return absl::UnavailableError(message);
   }
 }
-
-}  // namespace
 
 absl::StatusOr<std::string> ReadFile(const std::string& path,
                                      size_t max_bytes) {

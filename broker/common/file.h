@@ -14,6 +14,12 @@ namespace certbroker {
 // log) fails fast instead of exhausting memory.
 inline constexpr size_t kMaxReadFileBytes = 16 << 20;
 
+// ErrnoStatus maps `error` (an errno value) to a status whose message is
+// "<what>: <strerror>": NOT_FOUND (ENOENT, ENOTDIR), PERMISSION_DENIED
+// (EACCES, EPERM), RESOURCE_EXHAUSTED (ENOSPC, EMFILE, ENFILE, ENOMEM),
+// UNAVAILABLE otherwise.
+absl::Status ErrnoStatus(int error, const std::string& what);
+
 // ReadFile returns the contents of `path`. Fails with NOT_FOUND when it does
 // not exist, PERMISSION_DENIED when it cannot be opened, INVALID_ARGUMENT
 // when it is not a regular file or is larger than `max_bytes`; each message

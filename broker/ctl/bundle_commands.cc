@@ -8,6 +8,7 @@
 #include "absl/strings/str_join.h"
 #include "broker/ctl/output.h"
 #include "broker/ctl/paging.h"
+#include "broker/ctl/resource_calls.h"
 #include "broker/ctl/table.h"
 #include "broker/ctl/values.h"
 #include "broker/x509/pem.h"
@@ -92,68 +93,30 @@ int RunGet(const CtlContext& context, const Invocation& invocation) {
 }
 
 int RunList(const CtlContext& context, const Invocation& invocation) {
-  auto paging = ParsePaging(invocation.options);
-  if (!paging.ok()) {
-    return invocation.UsageError(std::string(paging.status().message()));
-  }
-  v1::ListTrustBundlesRequest request;
-  request.set_page_size(paging->page_size);
-  AdminClient client(context);
-  v1::ListTrustBundlesResponse all;
-  std::string remaining;
-  grpc::Status status = FetchPages(
-      *paging,
-      [&](const std::string& token, std::string& next) {
-        request.set_page_token(token);
-        v1::ListTrustBundlesResponse page;
-        grpc::Status called = client.Call([&](auto& stub, auto* call) {
-          return stub.ListTrustBundles(call, request, &page);
-        });
+  return ListResources<v1::ListTrustBundlesRequest,
+                       v1::ListTrustBundlesResponse>(
+      context, invocation, &AdminClient::Stub::ListTrustBundles, {},
+      [](v1::ListTrustBundlesResponse& page,
+         v1::ListTrustBundlesResponse& all) {
         for (auto& bundle : *page.mutable_trust_bundles()) {
           *all.add_trust_bundles() = std::move(bundle);
         }
-        next = page.next_page_token();
-        return called;
       },
-      remaining);
-  if (!status.ok()) return ReportRpcError(status);
-  all.set_next_page_token(remaining);
-  if (context.output == OutputFormat::kJson) {
-    PrintJson(all);
-    return kExitOk;
-  }
-  Table table({"ID", "ROOTS", "UPDATED", "SUBJECTS"});
-  for (const v1::TrustBundle& bundle : all.trust_bundles()) {
-    table.AddRow({ResourceId(bundle.name()),
-                  absl::StrCat(bundle.subjects_size()),
-                  FormatTimestamp(bundle.update_time()),
-                  absl::StrJoin(bundle.subjects(), "; ")});
-  }
-  PrintText(table.Render());
-  NoteMorePages(remaining);
-  return kExitOk;
+      [](const v1::ListTrustBundlesResponse& all) {
+        Table table({"ID", "ROOTS", "UPDATED", "SUBJECTS"});
+        for (const v1::TrustBundle& bundle : all.trust_bundles()) {
+          table.AddRow({ResourceId(bundle.name()),
+                        absl::StrCat(bundle.subjects_size()),
+                        FormatTimestamp(bundle.update_time()),
+                        absl::StrJoin(bundle.subjects(), "; ")});
+        }
+        PrintText(table.Render());
+      });
 }
 
 int RunDelete(const CtlContext& context, const Invocation& invocation) {
-  auto name = ResourceName("trustBundles", invocation.positionals[0]);
-  if (!name.ok()) {
-    return invocation.UsageError(std::string(name.status().message()));
-  }
-  v1::DeleteTrustBundleRequest request;
-  request.set_name(*name);
-  AdminClient client(context);
-  v1::DeleteTrustBundleResponse response;
-  grpc::Status status = client.Call([&](auto& stub, auto* call) {
-    return stub.DeleteTrustBundle(call, request, &response);
-  });
-  if (!status.ok()) return ReportRpcError(status);
-  if (context.output == OutputFormat::kJson) {
-    PrintJson(response);
-  } else {
-    std::printf("deleted %s (policy version %s)\n", name->c_str(),
-                response.policy_version().c_str());
-  }
-  return kExitOk;
+  return DeleteResource(context, invocation, "trustBundles",
+                        &AdminClient::Stub::DeleteTrustBundle);
 }
 
 }  // namespace

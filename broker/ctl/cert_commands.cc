@@ -12,6 +12,7 @@
 #include "absl/time/clock.h"
 #include "broker/ctl/output.h"
 #include "broker/ctl/paging.h"
+#include "broker/ctl/resource_calls.h"
 #include "broker/ctl/table.h"
 #include "broker/ctl/values.h"
 #include "broker/x509/pem.h"
@@ -188,12 +189,7 @@ int RunGet(const CtlContext& context, const Invocation& invocation) {
 
 int RunList(const CtlContext& context, const Invocation& invocation) {
   const Options& options = invocation.options;
-  auto paging = ParsePaging(options);
-  if (!paging.ok()) {
-    return invocation.UsageError(std::string(paging.status().message()));
-  }
   v1::ListCertificatesRequest request;
-  request.set_page_size(paging->page_size);
   if (options.Has("label-selector")) {
     absl::Status checked =
         CheckLabelSelector("--label-selector", options.Get("label-selector"));
@@ -210,64 +206,32 @@ int RunList(const CtlContext& context, const Invocation& invocation) {
     request.mutable_expire_before()->set_seconds(
         absl::ToUnixSeconds(absl::Now() + *within));
   }
-  AdminClient client(context);
-  v1::ListCertificatesResponse all;
-  std::string remaining;
-  grpc::Status status = FetchPages(
-      *paging,
-      [&](const std::string& token, std::string& next) {
-        request.set_page_token(token);
-        v1::ListCertificatesResponse page;
-        grpc::Status called = client.Call([&](auto& stub, auto* call) {
-          return stub.ListCertificates(call, request, &page);
-        });
+  return ListResources<v1::ListCertificatesRequest,
+                       v1::ListCertificatesResponse>(
+      context, invocation, &AdminClient::Stub::ListCertificates, request,
+      [](v1::ListCertificatesResponse& page,
+         v1::ListCertificatesResponse& all) {
         for (auto& certificate : *page.mutable_certificates()) {
           *all.add_certificates() = std::move(certificate);
         }
-        next = page.next_page_token();
-        return called;
       },
-      remaining);
-  if (!status.ok()) return ReportRpcError(status);
-  all.set_next_page_token(remaining);
-  if (context.output == OutputFormat::kJson) {
-    PrintJson(all);
-    return kExitOk;
-  }
-  Table table(
-      {"ID", "SUBJECT", "NOT AFTER", "KEY", "KEK", "EXPORTABLE", "LABELS"});
-  for (const v1::Certificate& certificate : all.certificates()) {
-    table.AddRow({ResourceId(certificate.name()), certificate.subject(),
-                  FormatTimestamp(certificate.not_after()),
-                  certificate.key_type(), certificate.kek_id(),
-                  YesNo(certificate.exportable()),
-                  FormatLabels(certificate.labels())});
-  }
-  PrintText(table.Render());
-  NoteMorePages(remaining);
-  return kExitOk;
+      [](const v1::ListCertificatesResponse& all) {
+        Table table({"ID", "SUBJECT", "NOT AFTER", "KEY", "KEK", "EXPORTABLE",
+                     "LABELS"});
+        for (const v1::Certificate& certificate : all.certificates()) {
+          table.AddRow({ResourceId(certificate.name()), certificate.subject(),
+                        FormatTimestamp(certificate.not_after()),
+                        certificate.key_type(), certificate.kek_id(),
+                        YesNo(certificate.exportable()),
+                        FormatLabels(certificate.labels())});
+        }
+        PrintText(table.Render());
+      });
 }
 
 int RunDelete(const CtlContext& context, const Invocation& invocation) {
-  v1::DeleteCertificateRequest request;
-  auto name = ResourceName("certificates", invocation.positionals[0]);
-  if (!name.ok()) {
-    return invocation.UsageError(std::string(name.status().message()));
-  }
-  request.set_name(*name);
-  AdminClient client(context);
-  v1::DeleteCertificateResponse response;
-  grpc::Status status = client.Call([&](auto& stub, auto* call) {
-    return stub.DeleteCertificate(call, request, &response);
-  });
-  if (!status.ok()) return ReportRpcError(status);
-  if (context.output == OutputFormat::kJson) {
-    PrintJson(response);
-  } else {
-    std::printf("deleted %s (policy version %s)\n", name->c_str(),
-                response.policy_version().c_str());
-  }
-  return kExitOk;
+  return DeleteResource(context, invocation, "certificates",
+                        &AdminClient::Stub::DeleteCertificate);
 }
 
 std::vector<OptionSpec> ListOptions() {

@@ -7,6 +7,7 @@
 #include "absl/strings/str_cat.h"
 #include "broker/ctl/output.h"
 #include "broker/ctl/paging.h"
+#include "broker/ctl/resource_calls.h"
 #include "broker/ctl/table.h"
 #include "broker/ctl/values.h"
 #include "broker/x509/pem.h"
@@ -97,65 +98,26 @@ int RunGet(const CtlContext& context, const Invocation& invocation) {
 }
 
 int RunList(const CtlContext& context, const Invocation& invocation) {
-  auto paging = ParsePaging(invocation.options);
-  if (!paging.ok()) {
-    return invocation.UsageError(std::string(paging.status().message()));
-  }
-  v1::ListCrlsRequest request;
-  request.set_page_size(paging->page_size);
-  AdminClient client(context);
-  v1::ListCrlsResponse all;
-  std::string remaining;
-  grpc::Status status = FetchPages(
-      *paging,
-      [&](const std::string& token, std::string& next) {
-        request.set_page_token(token);
-        v1::ListCrlsResponse page;
-        grpc::Status called = client.Call([&](auto& stub, auto* call) {
-          return stub.ListCrls(call, request, &page);
-        });
+  return ListResources<v1::ListCrlsRequest, v1::ListCrlsResponse>(
+      context, invocation, &AdminClient::Stub::ListCrls, {},
+      [](v1::ListCrlsResponse& page, v1::ListCrlsResponse& all) {
         for (auto& crl : *page.mutable_crls()) *all.add_crls() = std::move(crl);
-        next = page.next_page_token();
-        return called;
       },
-      remaining);
-  if (!status.ok()) return ReportRpcError(status);
-  all.set_next_page_token(remaining);
-  if (context.output == OutputFormat::kJson) {
-    PrintJson(all);
-    return kExitOk;
-  }
-  Table table({"ID", "THIS UPDATE", "NEXT UPDATE", "REVOKED", "ISSUER"});
-  for (const v1::Crl& crl : all.crls()) {
-    table.AddRow({ResourceId(crl.name()), FormatTimestamp(crl.this_update()),
-                  FormatTimestamp(crl.next_update()),
-                  absl::StrCat(crl.revoked_count()), crl.issuer()});
-  }
-  PrintText(table.Render());
-  NoteMorePages(remaining);
-  return kExitOk;
+      [](const v1::ListCrlsResponse& all) {
+        Table table({"ID", "THIS UPDATE", "NEXT UPDATE", "REVOKED", "ISSUER"});
+        for (const v1::Crl& crl : all.crls()) {
+          table.AddRow({ResourceId(crl.name()),
+                        FormatTimestamp(crl.this_update()),
+                        FormatTimestamp(crl.next_update()),
+                        absl::StrCat(crl.revoked_count()), crl.issuer()});
+        }
+        PrintText(table.Render());
+      });
 }
 
 int RunDelete(const CtlContext& context, const Invocation& invocation) {
-  auto name = ResourceName("crls", invocation.positionals[0]);
-  if (!name.ok()) {
-    return invocation.UsageError(std::string(name.status().message()));
-  }
-  v1::DeleteCrlRequest request;
-  request.set_name(*name);
-  AdminClient client(context);
-  v1::DeleteCrlResponse response;
-  grpc::Status status = client.Call([&](auto& stub, auto* call) {
-    return stub.DeleteCrl(call, request, &response);
-  });
-  if (!status.ok()) return ReportRpcError(status);
-  if (context.output == OutputFormat::kJson) {
-    PrintJson(response);
-  } else {
-    std::printf("deleted %s (policy version %s)\n", name->c_str(),
-                response.policy_version().c_str());
-  }
-  return kExitOk;
+  return DeleteResource(context, invocation, "crls",
+                        &AdminClient::Stub::DeleteCrl);
 }
 
 }  // namespace

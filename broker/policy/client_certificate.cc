@@ -55,9 +55,10 @@ absl::StatusOr<std::shared_ptr<const ClientCertificate>> MakeClientCertificate(
   loaded->exportable = exportable;
   X509* leaf = loaded->chain.front().get();
   if (!x509::KeyMatchesCertificate(leaf, loaded->key.get())) {
-    return fail(absl::StrCat("the private key does not match the leaf "
-                             "certificate (",
-                             x509::SubjectName(leaf), ")"));
+    return fail(
+        absl::StrCat("the private key does not match the leaf "
+                     "certificate (",
+                     x509::SubjectName(leaf), ")"));
   }
   if ((X509_get_extension_flags(leaf) & EXFLAG_XKUSAGE) != 0 &&
       (X509_get_extended_key_usage(leaf) & XKU_SSL_CLIENT) == 0) {

@@ -34,8 +34,8 @@ class Digest {
   std::string Hex() {
     uint8_t digest[SHA256_DIGEST_LENGTH];
     SHA256_Final(digest, &context_);
-    return absl::BytesToHexString(
-        absl::string_view(reinterpret_cast<const char*>(digest), sizeof(digest)));
+    return absl::BytesToHexString(absl::string_view(
+        reinterpret_cast<const char*>(digest), sizeof(digest)));
   }
 
  private:
@@ -117,8 +117,8 @@ absl::StatusOr<x509::CertificateList> LoadBundle(
     origin = loader.Resolve(bundle.pem_file());
   } else if (bundle.source_case() == config::v1::TrustBundle::kSecretDir) {
     CB_ASSIGN_OR_RETURN(
-        auto files,
-        loader.ReadSecret(path + ".secret_dir", bundle.secret_dir(), {"ca.crt"}));
+        auto files, loader.ReadSecret(path + ".secret_dir", bundle.secret_dir(),
+                                      {"ca.crt"}));
     text = std::move(files[0]);
     origin = absl::StrCat(loader.Resolve(bundle.secret_dir()), "/ca.crt");
   }
@@ -145,10 +145,9 @@ absl::StatusOr<std::shared_ptr<const ClientCertificate>> LoadCertificate(
   std::string path =
       absl::StrCat("certificates[", index, "] (", certificate.id(), ")");
   if (!certificate.secret_dir().empty()) {
-    CB_ASSIGN_OR_RETURN(auto files,
-                        loader.ReadSecret(path + ".secret_dir",
-                                          certificate.secret_dir(),
-                                          {"tls.crt", "tls.key"}));
+    CB_ASSIGN_OR_RETURN(auto files, loader.ReadSecret(path + ".secret_dir",
+                                                      certificate.secret_dir(),
+                                                      {"tls.crt", "tls.key"}));
     std::string dir = loader.Resolve(certificate.secret_dir());
     return MakeClientCertificate(certificate.id(), files[0], dir + "/tls.crt",
                                  files[1], dir + "/tls.key",

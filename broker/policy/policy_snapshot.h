@@ -96,8 +96,7 @@ class PolicySnapshot {
   std::string version_;
   std::string files_digest_;
   std::vector<std::string> watched_dirs_;
-  std::map<std::string, std::shared_ptr<const ClientCertificate>>
-      certificates_;
+  std::map<std::string, std::shared_ptr<const ClientCertificate>> certificates_;
   std::multimap<std::string, std::string> bundle_users_;  // Bundle -> rule.
   std::vector<CompiledRule> rules_;  // Never resized after index_ is built.
   RuleIndex index_;

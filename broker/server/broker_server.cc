@@ -14,10 +14,10 @@
 #include "broker/keys/kek.h"
 #include "broker/keys/key_ring.h"
 #include "broker/policy/policy_snapshot.h"
-#include "broker/state/policy_manager.h"
 #include "broker/server/listen_address.h"
 #include "broker/service/certificate_admin_service.h"
 #include "broker/service/certificate_broker_service.h"
+#include "broker/state/policy_manager.h"
 #include "broker/store/sqlite_store.h"
 #include "grpcpp/ext/proto_server_reflection_plugin.h"
 #include "grpcpp/grpcpp.h"
@@ -45,12 +45,12 @@ absl::StatusOr<std::unique_ptr<keys::KeyRing>> LoadKeys(
   auto flag_error = [](absl::string_view flag, const absl::Status& status) {
     return absl::Status(
         status.code(),
-        absl::StrCat(flag, ": ",
-                     absl::StrReplaceAll(
-                         status.message(),
-                         {{"set allow_insecure_permissions",
-                           "start certbrokerd with "
-                           "--allow_insecure_kek_permissions"}})));
+        absl::StrCat(
+            flag, ": ",
+            absl::StrReplaceAll(status.message(),
+                                {{"set allow_insecure_permissions",
+                                  "start certbrokerd with "
+                                  "--allow_insecure_kek_permissions"}})));
   };
   auto current = keys::Kek::FromFile(options.kek_file, file_options);
   if (!current.ok()) return flag_error("--kek_file", current.status());
@@ -121,9 +121,9 @@ int RunBroker(const BrokerServerOptions& options) {
       record.verdict = status.ok() ? "reloaded" : "refused";
       record.reason = absl::StatusCodeToString(status.code());
       record.policy_version = version;
-      record.detail = absl::StrCat(reason, status.ok() ? "" : ": ",
-                                   status.message())
-                          .substr(0, store::kMaxAuditFieldBytes);
+      record.detail =
+          absl::StrCat(reason, status.ok() ? "" : ": ", status.message())
+              .substr(0, store::kMaxAuditFieldBytes);
       absl::Status appended = writer->AppendNow(std::move(record));
       if (!appended.ok()) {
         LogError(absl::StrCat("cannot audit a reload: ", appended.message()));
@@ -136,8 +136,8 @@ int RunBroker(const BrokerServerOptions& options) {
   manager_options.keys = keys->get();
   auto manager = state::PolicyManager::Create(manager_options);
   if (!manager.ok()) {
-    LogError(absl::StrCat("cannot load the policy: ",
-                          manager.status().message()));
+    LogError(
+        absl::StrCat("cannot load the policy: ", manager.status().message()));
     return 1;
   }
   policy::CurrentPolicy& current = (*manager)->current();
@@ -192,8 +192,7 @@ int RunBroker(const BrokerServerOptions& options) {
   if (options.enable_admin || options.enable_simulation) {
     builder.RegisterService(&admin);
     LogWarning(absl::StrCat(
-        options.enable_admin ? "the admin API"
-                             : "policy simulation",
+        options.enable_admin ? "the admin API" : "policy simulation",
         " (certbroker.v1.CertificateAdmin) is enabled for every caller that "
         "can connect: certbrokerd does not authenticate callers yet"));
   }

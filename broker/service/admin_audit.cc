@@ -54,8 +54,8 @@ class AuditWatch final : public grpc::ServerWriteReactor<v1::AuditRecord> {
     absl::MutexLock lock(&mu_);
     writing_ = false;
     if (!ok) {
-      FinishLocked(grpc::Status(grpc::StatusCode::CANCELLED,
-                                "the watcher went away"));
+      FinishLocked(
+          grpc::Status(grpc::StatusCode::CANCELLED, "the watcher went away"));
       return;
     }
     WriteNextLocked();

@@ -23,8 +23,8 @@ state::Mutation Upsert(std::map<std::string, Stored> catalog::Catalog::*map,
     auto& entries = candidate.*map;
     created = entries.count(value.id()) == 0;
     if (created && !allow_missing) {
-      return absl::NotFoundError(absl::StrCat(
-          key, " does not exist; set allow_missing to create it"));
+      return absl::NotFoundError(
+          absl::StrCat(key, " does not exist; set allow_missing to create it"));
     }
     ops.push_back(store::Op::Put(key, value.SerializeAsString()));
     entries[value.id()] = value;
@@ -43,7 +43,8 @@ absl::StatusOr<const Stored*> Lookup(const std::map<std::string, Stored>& map,
   decision.target = absl::StrCat(prefix, id);
   auto found = map.find(id);
   if (found == map.end()) {
-    return absl::NotFoundError(absl::StrCat(decision.target, " does not exist"));
+    return absl::NotFoundError(
+        absl::StrCat(decision.target, " does not exist"));
   }
   return &found->second;
 }
@@ -59,10 +60,9 @@ grpc::ServerUnaryReactor* CertificateAdminService::UpdateTrustBundle(
         catalog::IdFromName(request->trust_bundle().name(),
                             catalog::kTrustBundlePrefix, "trust_bundle.name"));
     decision.target = absl::StrCat(catalog::kTrustBundlePrefix, id);
-    CB_ASSIGN_OR_RETURN(
-        catalog::storage::StoredTrustBundle stored,
-        catalog::MakeTrustBundle(id,
-                                 request->trust_bundle().certificates_pem()));
+    CB_ASSIGN_OR_RETURN(catalog::storage::StoredTrustBundle stored,
+                        catalog::MakeTrustBundle(
+                            id, request->trust_bundle().certificates_pem()));
     stored.set_update_time_micros(catalog::ToMicros(clock_()));
     bool created = false;
     CB_ASSIGN_OR_RETURN(
@@ -148,9 +148,8 @@ grpc::ServerUnaryReactor* CertificateAdminService::GetCrl(
     Context* context, const v1::GetCrlRequest* request, v1::Crl* response) {
   return Read(context, "GetCrl", [&](Decision& decision) {
     auto catalog = manager_.catalog();
-    CB_ASSIGN_OR_RETURN(
-        auto* stored,
-        Lookup(catalog->crls, request->name(), catalog::kCrlPrefix, decision));
+    CB_ASSIGN_OR_RETURN(auto* stored, Lookup(catalog->crls, request->name(),
+                                             catalog::kCrlPrefix, decision));
     *response = CrlResource(*stored);
     return absl::OkStatus();
   });

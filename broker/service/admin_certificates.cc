@@ -67,8 +67,8 @@ absl::StatusOr<std::map<std::string, std::string>> ParseSelector(
   for (absl::string_view term : absl::StrSplit(selector, ',')) {
     std::pair<std::string, std::string> kv = absl::StrSplit(term, '=');
     if (term.find('=') == absl::string_view::npos || kv.first.empty()) {
-      return absl::InvalidArgumentError(absl::StrCat(
-          "label_selector: '", term, "' is not KEY=VALUE"));
+      return absl::InvalidArgumentError(
+          absl::StrCat("label_selector: '", term, "' is not KEY=VALUE"));
     }
     wanted[kv.first] = kv.second;
   }
@@ -153,10 +153,10 @@ absl::Status CertificateAdminService::Import(
         "certbrokerd has no KEK (start it with --kek_file): it stores private "
         "keys only sealed, so it cannot store this one");
   }
-  CB_ASSIGN_OR_RETURN(catalog::storage::StoredCertificate stored,
-                      catalog::SealCertificate(id, checked->chain,
-                                               checked->key.get(),
-                                               *manager_.keys()));
+  CB_ASSIGN_OR_RETURN(
+      catalog::storage::StoredCertificate stored,
+      catalog::SealCertificate(id, checked->chain, checked->key.get(),
+                               *manager_.keys()));
   stored.mutable_labels()->insert(request.labels().begin(),
                                   request.labels().end());
   stored.set_exportable(request.exportable());
@@ -171,27 +171,27 @@ absl::Status CertificateAdminService::Import(
             auto existing = candidate.certificates.find(id);
             if (existing != candidate.certificates.end()) {
               if (!request.allow_replace()) {
-                return absl::AlreadyExistsError(absl::StrCat(
-                    decision.target, " already exists (leaf ",
-                    existing->second.sha256_fingerprint(),
-                    "); set allow_replace to replace it"));
+                return absl::AlreadyExistsError(
+                    absl::StrCat(decision.target, " already exists (leaf ",
+                                 existing->second.sha256_fingerprint(),
+                                 "); set allow_replace to replace it"));
               }
               replaced = true;
               stored.set_create_time_micros(
                   existing->second.create_time_micros());
             }
-            ops.push_back(store::Op::Put(decision.target,
-                                         stored.SerializeAsString()));
+            ops.push_back(
+                store::Op::Put(decision.target, stored.SerializeAsString()));
             candidate.certificates[id] = stored;
             return absl::OkStatus();
           },
           /*validate_only=*/false));
-  Applied(result, decision.target,
-          absl::StrCat(replaced ? "replaced" : "imported", " (",
-                       x509::SubjectName(checked->chain.front().get()),
-                       ", sealed under KEK ", manager_.keys()->current().id(),
-                       ")"),
-          decision);
+  Applied(
+      result, decision.target,
+      absl::StrCat(replaced ? "replaced" : "imported", " (",
+                   x509::SubjectName(checked->chain.front().get()),
+                   ", sealed under KEK ", manager_.keys()->current().id(), ")"),
+      decision);
   response = CertificateResource(stored);
   return absl::OkStatus();
 }
@@ -214,8 +214,7 @@ absl::Status CertificateAdminService::DeleteStored(absl::string_view name,
   if (!users.empty()) {
     return absl::FailedPreconditionError(absl::StrCat(
         key, " is used by rule", users.size() > 1 ? "s " : " ",
-        absl::StrJoin(users, ", "),
-        " of the policy; change the policy first"));
+        absl::StrJoin(users, ", "), " of the policy; change the policy first"));
   }
   CB_ASSIGN_OR_RETURN(
       state::ChangeResult result,
@@ -253,10 +252,10 @@ grpc::ServerUnaryReactor* CertificateAdminService::GetCertificate(
     Context* context, const v1::GetCertificateRequest* request,
     v1::Certificate* response) {
   return Read(context, "GetCertificate", [&](Decision& decision) {
-    CB_ASSIGN_OR_RETURN(std::string id,
-                        catalog::IdFromName(request->name(),
-                                            catalog::kCertificatePrefix,
-                                            "name"));
+    CB_ASSIGN_OR_RETURN(
+        std::string id,
+        catalog::IdFromName(request->name(), catalog::kCertificatePrefix,
+                            "name"));
     decision.target = absl::StrCat(catalog::kCertificatePrefix, id);
     auto catalog = manager_.catalog();
     auto found = catalog->certificates.find(id);

@@ -73,16 +73,17 @@ absl::Status CertificateAdminService::PutPolicy(
                   candidate.version.version(),
                   ": get the policy again, reapply your edit, and retry"));
             }
-            ops.push_back(store::Op::Put(std::string(catalog::kPolicyDocumentKey),
-                                         stored.SerializeAsString()));
+            ops.push_back(
+                store::Op::Put(std::string(catalog::kPolicyDocumentKey),
+                               stored.SerializeAsString()));
             candidate.policy = stored;
             return absl::OkStatus();
           },
           request.validate_only()));
   Applied(result, kPolicyName,
           absl::StrCat(request.validate_only() ? "validated" : "replaced",
-                       " the policy document: ",
-                       result.snapshot->rule_count(), " rules"),
+                       " the policy document: ", result.snapshot->rule_count(),
+                       " rules"),
           decision);
   response.set_name(kPolicyName);
   response.set_document(document);

@@ -27,13 +27,15 @@ std::string SerialHex(const X509* certificate) {
 }
 
 std::string KeyType(const X509* certificate) {
-  bssl::UniquePtr<EVP_PKEY> key(X509_get_pubkey(const_cast<X509*>(certificate)));
+  bssl::UniquePtr<EVP_PKEY> key(
+      X509_get_pubkey(const_cast<X509*>(certificate)));
   if (key == nullptr) return "unknown";
   switch (EVP_PKEY_id(key.get())) {
     case EVP_PKEY_RSA:
       return absl::StrCat("RSA ", EVP_PKEY_bits(key.get()));
     case EVP_PKEY_EC: {
-      const EC_GROUP* group = EC_KEY_get0_group(EVP_PKEY_get0_EC_KEY(key.get()));
+      const EC_GROUP* group =
+          EC_KEY_get0_group(EVP_PKEY_get0_EC_KEY(key.get()));
       int nid = group == nullptr ? NID_undef : EC_GROUP_get_curve_name(group);
       if (nid == NID_X9_62_prime256v1) return "EC P-256";
       if (nid == NID_secp384r1) return "EC P-384";
@@ -55,9 +57,9 @@ void AddDnsNames(const X509* certificate, v1::Certificate& out) {
     const GENERAL_NAME* name = sk_GENERAL_NAME_value(names.get(), i);
     if (name->type != GEN_DNS) continue;
     const ASN1_STRING* dns = name->d.dNSName;
-    out.add_dns_names(std::string(
-        reinterpret_cast<const char*>(ASN1_STRING_get0_data(dns)),
-        static_cast<size_t>(ASN1_STRING_length(dns))));
+    out.add_dns_names(
+        std::string(reinterpret_cast<const char*>(ASN1_STRING_get0_data(dns)),
+                    static_cast<size_t>(ASN1_STRING_length(dns))));
   }
 }
 
@@ -166,9 +168,9 @@ v1::Crl CrlResource(const catalog::storage::StoredCrl& stored) {
                  *out.mutable_next_update());
   }
   STACK_OF(X509_REVOKED)* revoked = X509_CRL_get_REVOKED(crl);
-  out.set_revoked_count(revoked == nullptr
-                            ? 0
-                            : static_cast<int32_t>(sk_X509_REVOKED_num(revoked)));
+  out.set_revoked_count(
+      revoked == nullptr ? 0
+                         : static_cast<int32_t>(sk_X509_REVOKED_num(revoked)));
   return out;
 }
 

@@ -22,7 +22,8 @@ struct Page {
 
 // ParsePage checks `page_size` (0: 100, at most 1000; negative is
 // INVALID_ARGUMENT) and `page_token` (one this service returned).
-absl::StatusOr<Page> ParsePage(int32_t page_size, const std::string& page_token);
+absl::StatusOr<Page> ParsePage(int32_t page_size,
+                               const std::string& page_token);
 
 // NextPageToken is the token of the page after the one that ended with
 // `last_id`.

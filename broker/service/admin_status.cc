@@ -16,8 +16,8 @@ constexpr absl::Duration kDefaultExpiringWithin = absl::Hours(24 * 30);
 
 }  // namespace
 
-absl::Status CertificateAdminService::Status(const v1::GetStatusRequest& request,
-                                             v1::Status& response) const {
+absl::Status CertificateAdminService::Status(
+    const v1::GetStatusRequest& request, v1::Status& response) const {
   absl::Duration within = kDefaultExpiringWithin;
   if (request.has_expiring_within()) {
     within = absl::Seconds(request.expiring_within().seconds()) +
@@ -68,9 +68,8 @@ absl::Status CertificateAdminService::Status(const v1::GetStatusRequest& request
 grpc::ServerUnaryReactor* CertificateAdminService::GetStatus(
     Context* context, const v1::GetStatusRequest* request,
     v1::Status* response) {
-  return Read(context, "GetStatus", [&](Decision&) {
-    return Status(*request, *response);
-  });
+  return Read(context, "GetStatus",
+              [&](Decision&) { return Status(*request, *response); });
 }
 
 absl::Status CertificateAdminService::Rotate(v1::RotateKekResponse& response,
@@ -102,8 +101,9 @@ absl::Status CertificateAdminService::Rotate(v1::RotateKekResponse& response,
                                          moved.status().message()));
       }
       stored.set_sealed_key(std::move(moved).value());
-      ops.push_back(store::Op::Put(absl::StrCat(catalog::kCertificatePrefix, id),
-                                   stored.SerializeAsString()));
+      ops.push_back(
+          store::Op::Put(absl::StrCat(catalog::kCertificatePrefix, id),
+                         stored.SerializeAsString()));
       ++rewrapped;
     }
     return absl::OkStatus();

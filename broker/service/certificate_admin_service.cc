@@ -119,9 +119,9 @@ absl::Status CertificateAdminService::Simulate(
   std::shared_ptr<const policy::PolicySnapshot> snapshot =
       manager_.current().Get();
   if (!request.policy_yaml().empty()) {
-    CB_ASSIGN_OR_RETURN(snapshot,
-                        manager_.CompileDocument(request.policy_yaml(),
-                                                 "policy_yaml", config_dir_));
+    CB_ASSIGN_OR_RETURN(
+        snapshot, manager_.CompileDocument(request.policy_yaml(), "policy_yaml",
+                                           config_dir_));
   }
   CB_ASSIGN_OR_RETURN(policy::ResolvedTarget target,
                       policy::ResolveTarget(request.target()));

@@ -6,8 +6,8 @@
 
 #include "absl/status/status.h"
 #include "absl/strings/str_cat.h"
-#include "broker/common/status_macros.h"
 #include "broker/common/host_name.h"
+#include "broker/common/status_macros.h"
 #include "broker/revocation/ocsp_response.h"
 #include "broker/validation/path_checks.h"
 

@@ -4,9 +4,8 @@
 #include <string>
 
 #include "absl/strings/str_cat.h"
-#include "broker/common/log.h"
-
 #include "absl/time/clock.h"
+#include "broker/common/log.h"
 
 namespace certbroker::service {
 namespace {

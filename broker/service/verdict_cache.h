@@ -24,7 +24,7 @@ struct CachedVerdict {
   ::certbroker::v1::Reason reason = ::certbroker::v1::REASON_UNSPECIFIED;
   std::string detail;
   std::string leaf_fingerprint;  // For the audit of answers by digest.
-  absl::Time expires;  // Never served at or after this time.
+  absl::Time expires;            // Never served at or after this time.
 };
 
 class VerdictCache {

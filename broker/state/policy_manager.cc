@@ -62,8 +62,9 @@ absl::StatusOr<std::unique_ptr<PolicyManager>> PolicyManager::Create(
         "run from a file alone, use --config");
   }
   if (options.config_path.empty() && options.store == nullptr) {
-    return Startup("give --config FILE, or --data_dir DIR to keep the "
-                   "policy in a store");
+    return Startup(
+        "give --config FILE, or --data_dir DIR to keep the "
+        "policy in a store");
   }
   std::unique_ptr<PolicyManager> manager(new PolicyManager(std::move(options)));
   absl::MutexLock lock(&manager->mu_);
@@ -74,8 +75,10 @@ absl::StatusOr<std::unique_ptr<PolicyManager>> PolicyManager::Create(
       return Startup(absl::StrCat(
           "ambiguous policy: --config ", manager->options_.config_path,
           " defines the policy, but the store holds a policy document too "
-          "(policy version ", catalog.version.version(),
-          ", seeded or written through the admin API). Start without --config to use "
+          "(policy version ",
+          catalog.version.version(),
+          ", seeded or written through the admin API). Start without --config "
+          "to use "
           "the stored policy (and `certbrokerctl policy put` to replace it)"));
     }
     if (!manager->options_.seed_config_path.empty()) {
@@ -90,8 +93,9 @@ absl::Status PolicyManager::Seed() {
   const std::string& path = options_.seed_config_path;
   auto text = ReadFile(path);
   if (!text.ok()) {
-    return absl::Status(text.status().code(),
-                        absl::StrCat("--seed_config: ", text.status().message()));
+    return absl::Status(
+        text.status().code(),
+        absl::StrCat("--seed_config: ", text.status().message()));
   }
   auto seeded = ChangeLocked(
       [&](catalog::Catalog& candidate, std::vector<store::Op>& ops) {
@@ -101,8 +105,7 @@ absl::Status PolicyManager::Seed() {
                 "--seed_config ", path,
                 " ignored: the store already holds a different policy "
                 "document (policy version ",
-                candidate.version.version(),
-                "); once seeded, the store wins"));
+                candidate.version.version(), "); once seeded, the store wins"));
           }
           return absl::CancelledError("already seeded");
         }
@@ -171,8 +174,7 @@ PolicyManager::CompileCatalog(const catalog::Catalog& catalog) {
 }
 
 absl::StatusOr<std::shared_ptr<policy::PolicySnapshot>>
-PolicyManager::CompileDocument(absl::string_view text,
-                               absl::string_view source,
+PolicyManager::CompileDocument(absl::string_view text, absl::string_view source,
                                const std::string& base_dir) {
   absl::MutexLock lock(&mu_);
   return CompileText(text, source, base_dir, *catalog_);

@@ -45,9 +45,9 @@
 namespace certbroker::state {
 
 struct PolicyManagerOptions {
-  std::string config_path;       // --config.
-  std::string seed_config_path;  // --seed_config.
-  store::Store* store = nullptr;  // --data_dir; null without one.
+  std::string config_path;              // --config.
+  std::string seed_config_path;         // --seed_config.
+  store::Store* store = nullptr;        // --data_dir; null without one.
   const keys::KeyRing* keys = nullptr;  // Null without --kek_file.
   // How often the store is checked for changes made by another process.
   absl::Duration poll_interval = absl::Seconds(1);

@@ -14,6 +14,7 @@
 #include "absl/strings/str_cat.h"
 #include "absl/time/clock.h"
 #include "absl/time/time.h"
+#include "broker/common/file.h"
 #include "broker/common/status_macros.h"
 
 namespace certbroker::watch {
@@ -23,20 +24,6 @@ constexpr char kDataLink[] = "..data";
 
 std::string Prefix(const std::string& dir) {
   return absl::StrCat("secret directory ", dir, ": ");
-}
-
-absl::Status ErrnoStatus(int error, const std::string& message) {
-  std::string text = absl::StrCat(message, ": ", std::strerror(error));
-  switch (error) {
-    case ENOENT:
-    case ENOTDIR:
-      return absl::NotFoundError(text);
-    case EACCES:
-    case EPERM:
-      return absl::PermissionDeniedError(text);
-    default:
-      return absl::UnavailableError(text);
-  }
 }
 
 absl::Status CheckDirectory(const std::string& dir) {

@@ -185,10 +185,10 @@ int Run() {
     std::function<bool(int)> call;
     Totals* totals;
   };
-  const Kind kinds[] = {{"OnServerCertificate", decide, &decisions},
-                        {"health check", health, &checks},
-                        {"OnServerCertificate by digest", decide_named,
-                         &named_decisions}};
+  const Kind kinds[] = {
+      {"OnServerCertificate", decide, &decisions},
+      {"health check", health, &checks},
+      {"OnServerCertificate by digest", decide_named, &named_decisions}};
   for (int round = 0; round < kRoundPairs; ++round) {
     // D H N, H N D, N D H, ...: no kind always runs first.
     for (int k = 0; k < 3; ++k) {

@@ -31,7 +31,8 @@ std::string ReadAll(const std::string& path) {
 class AdminCertificatesTest : public ::testing::Test {
  protected:
   static void SetUpTestSuite() {
-    root_ = new devpki::Issued(MustIssue(devpki::RootSpec("Admin Root"), nullptr));
+    root_ =
+        new devpki::Issued(MustIssue(devpki::RootSpec("Admin Root"), nullptr));
     client_ = new devpki::Issued(
         MustIssue(devpki::ClientSpec("payments-client"), root_));
     other_ = new devpki::Issued(
@@ -122,15 +123,16 @@ TEST_F(AdminCertificatesTest, ImportGetListDelete) {
   v1::GetCertificateRequest get;
   get.set_name("certificates/payments");
   v1::Certificate fetched;
-  ASSERT_TRUE(broker_.admin().GetCertificate(Context().get(), get, &fetched).ok());
+  ASSERT_TRUE(
+      broker_.admin().GetCertificate(Context().get(), get, &fetched).ok());
   EXPECT_EQ(fetched.sha256_fingerprint(), imported.sha256_fingerprint());
   get.set_name("certificates/missing");
-  EXPECT_EQ(broker_.admin().GetCertificate(Context().get(), get, &fetched)
+  EXPECT_EQ(broker_.admin()
+                .GetCertificate(Context().get(), get, &fetched)
                 .error_code(),
             grpc::StatusCode::NOT_FOUND);
 
-  ASSERT_TRUE(
-      Import(PemImport("other", *other_, {}, other_->key.get())).ok());
+  ASSERT_TRUE(Import(PemImport("other", *other_, {}, other_->key.get())).ok());
   EXPECT_EQ(List().certificates_size(), 2);
   ASSERT_EQ(List("team=payments").certificates_size(), 1);
   EXPECT_EQ(List("team=payments").certificates(0).name(),
@@ -164,13 +166,14 @@ TEST_F(AdminCertificatesTest, ImportGetListDelete) {
   v1::DeleteCertificateRequest remove;
   remove.set_name("certificates/other");
   v1::DeleteCertificateResponse removed;
-  ASSERT_TRUE(
-      broker_.admin().DeleteCertificate(Context().get(), remove, &removed).ok());
+  ASSERT_TRUE(broker_.admin()
+                  .DeleteCertificate(Context().get(), remove, &removed)
+                  .ok());
   EXPECT_EQ(removed.policy_version(), PolicyVersion());
-  EXPECT_EQ(
-      broker_.admin().DeleteCertificate(Context().get(), remove, &removed)
-          .error_code(),
-      grpc::StatusCode::NOT_FOUND);
+  EXPECT_EQ(broker_.admin()
+                .DeleteCertificate(Context().get(), remove, &removed)
+                .error_code(),
+            grpc::StatusCode::NOT_FOUND);
   EXPECT_EQ(List().certificates_size(), 1);
 
   // Survives a restart.
@@ -203,8 +206,7 @@ TEST_F(AdminCertificatesTest, BadInputIsRefusedAndNothingChanges) {
       PemImport("truncated", *client_, {}, client_->key.get());
   std::string pem = truncated.pem().chain_pem();
   truncated.mutable_pem()->set_chain_pem(pem.substr(0, pem.size() / 2));
-  ExpectRefused(truncated, grpc::StatusCode::INVALID_ARGUMENT,
-                "pem.chain_pem");
+  ExpectRefused(truncated, grpc::StatusCode::INVALID_ARGUMENT, "pem.chain_pem");
 
   v1::ImportCertificateRequest no_material;
   no_material.set_certificate_id("empty");
@@ -241,9 +243,9 @@ TEST_F(AdminCertificatesTest, Pkcs12ImportAndWrongPassword) {
   work.Write("root.pem", root_->CertificatePem());
   work.Write("leaf.key", client_->KeyPem());
   CommandResult made = RunCommand(
-      {"/usr/bin/openssl", "pkcs12", "-export", "-in", work.Path("leaf.pem"), "-inkey",
-       work.Path("leaf.key"), "-certfile", work.Path("root.pem"), "-out",
-       work.Path("bundle.p12"), "-passout", "pass:s3cret"});
+      {"/usr/bin/openssl", "pkcs12", "-export", "-in", work.Path("leaf.pem"),
+       "-inkey", work.Path("leaf.key"), "-certfile", work.Path("root.pem"),
+       "-out", work.Path("bundle.p12"), "-passout", "pass:s3cret"});
   ASSERT_EQ(made.exit_code, 0) << made.err;
 
   v1::ImportCertificateRequest request;
@@ -268,14 +270,8 @@ TEST_F(AdminCertificatesTest, NoPlaintextKeyInTheDatabaseOrItsWal) {
   ASSERT_TRUE(
       Import(PemImport("payments", *client_, {}, client_->key.get())).ok());
   // The PKCS#8 DER, and the base64 body of the PEM the key arrived in.
-  CBB cbb;
-  ASSERT_TRUE(CBB_init(&cbb, 0));
-  ASSERT_TRUE(EVP_marshal_private_key(&cbb, client_->key.get()));
-  uint8_t* der = nullptr;
-  size_t der_length = 0;
-  ASSERT_TRUE(CBB_finish(&cbb, &der, &der_length));
-  std::string pkcs8(reinterpret_cast<char*>(der), der_length);
-  OPENSSL_free(der);
+  std::string pkcs8 = Pkcs8(client_->key.get());
+  ASSERT_FALSE(pkcs8.empty());
   std::string pem_body = absl::Base64Escape(pkcs8).substr(0, 48);
   // The raw private scalar too (its last 16 bytes).
   std::string scalar = pkcs8.substr(pkcs8.find('\x04', 10) + 2, 32);

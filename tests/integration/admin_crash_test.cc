@@ -39,21 +39,6 @@ uint32_t CrashSeed() {
   return std::random_device()();
 }
 
-// Pkcs8 is `key` as PKCS#8 DER, the form GetClientCertificate returns.
-std::string Pkcs8(const EVP_PKEY* key) {
-  CBB cbb;
-  if (!CBB_init(&cbb, 0)) return "";
-  uint8_t* der = nullptr;
-  size_t length = 0;
-  if (!EVP_marshal_private_key(&cbb, key) || !CBB_finish(&cbb, &der, &length)) {
-    CBB_cleanup(&cbb);
-    return "";
-  }
-  std::string out(reinterpret_cast<char*>(der), length);
-  OPENSSL_free(der);
-  return out;
-}
-
 // WriterLog is what one round's writer did.
 struct WriterLog {
   std::vector<std::string> bundles;       // Acknowledged bundle ids.

@@ -6,18 +6,31 @@
 
 #include "absl/strings/escaping.h"
 #include "broker/x509/boringssl.h"
+#include "broker/x509/keys.h"
 #include "gtest/gtest.h"
 #include "tests/integration/broker_fixture.h"
 
 namespace certbroker::testing {
 
+const char kPayPolicy[] =
+    "rules:\n"
+    "  - name: payments\n"
+    "    match: { hosts: [pay.example.test] }\n"
+    "    client_certificate: pay-client\n"
+    "    server_validation: { trust_bundles: [corp] }\n";
+
+std::string Pkcs8(const EVP_PKEY* key) {
+  auto der = x509::PrivateKeyToPkcs8Der(key);
+  return der.ok() ? *der : std::string();
+}
+
 std::string WriteKek(const TempDir& dir, const std::string& name) {
   uint8_t raw[32];
   RAND_bytes(raw, sizeof(raw));
-  std::string path = dir.Write(
-      name, absl::BytesToHexString(absl::string_view(
-                reinterpret_cast<const char*>(raw), sizeof(raw))) +
-                "\n");
+  std::string path =
+      dir.Write(name, absl::BytesToHexString(absl::string_view(
+                          reinterpret_cast<const char*>(raw), sizeof(raw))) +
+                          "\n");
   ::chmod(path.c_str(), 0600);
   return path;
 }
@@ -54,8 +67,7 @@ StoreBroker::~StoreBroker() {
 
 bool StoreBroker::Start(const std::vector<std::string>& extra) {
   std::vector<std::string> arguments = {"--data_dir=" + data_dir(),
-                                        "--kek_file=" + kek_,
-                                        "--enable_admin"};
+                                        "--kek_file=" + kek_, "--enable_admin"};
   arguments.insert(arguments.end(), extra.begin(), extra.end());
   return StartWith(arguments);
 }

@@ -20,6 +20,13 @@ namespace certbroker::testing {
 
 namespace v1 = ::certbroker::v1;
 
+// kPayPolicy is a policy document using the stored certificate
+// "pay-client" for pay.example.test and the stored trust bundle "corp".
+extern const char kPayPolicy[];
+
+// Pkcs8 is `key` as PKCS#8 DER, the form GetClientCertificate returns.
+std::string Pkcs8(const EVP_PKEY* key);
+
 // WriteKek writes a fresh random KEK (64 hex digits, mode 0600) to
 // dir/name and returns its path.
 std::string WriteKek(const TempDir& dir, const std::string& name);

@@ -18,13 +18,6 @@ namespace {
 
 using ::testing::HasSubstr;
 
-constexpr char kPolicy[] =
-    "rules:\n"
-    "  - name: payments\n"
-    "    match: { hosts: [pay.example.test] }\n"
-    "    client_certificate: pay-client\n"
-    "    server_validation: { trust_bundles: [corp] }\n";
-
 class AdminPolicyTest : public ::testing::Test {
  protected:
   void SetUp() override {
@@ -54,8 +47,8 @@ class AdminPolicyTest : public ::testing::Test {
     EXPECT_EQ(stored.subjects(0), "CN=Policy Root");
   }
 
-  grpc::Status Put(const std::string& document,
-                   std::optional<int64_t> expected, v1::Policy* out) {
+  grpc::Status Put(const std::string& document, std::optional<int64_t> expected,
+                   v1::Policy* out) {
     v1::UpdatePolicyRequest request;
     request.mutable_policy()->set_document(document);
     if (expected.has_value()) request.set_expected_version(*expected);
@@ -81,17 +74,17 @@ TEST_F(AdminPolicyTest, StoredPolicyTakesEffectWithItsVersion) {
   StoreObjects();
 
   v1::Policy put;
-  grpc::Status status = Put(kPolicy, Get().version(), &put);
+  grpc::Status status = Put(kPayPolicy, Get().version(), &put);
   ASSERT_TRUE(status.ok()) << status.error_message();
   EXPECT_EQ(put.version(), Get().version());
-  EXPECT_EQ(Get().document(), kPolicy);
+  EXPECT_EQ(Get().document(), kPayPolicy);
   EXPECT_EQ(Get().source(), "store");
 
   v1::GetClientCertificateRequest request;
   request.mutable_target()->set_host("pay.example.test");
   v1::GetClientCertificateResponse response;
-  grpc::Status given =
-      broker_.broker().GetClientCertificate(Context().get(), request, &response);
+  grpc::Status given = broker_.broker().GetClientCertificate(
+      Context().get(), request, &response);
   ASSERT_TRUE(given.ok()) << given.error_message();
   EXPECT_EQ(response.certificate_id(), "pay-client");
   ASSERT_EQ(response.certificate_chain_size(), 1);
@@ -112,40 +105,40 @@ TEST_F(AdminPolicyTest, StoredPolicyTakesEffectWithItsVersion) {
   EXPECT_EQ(broker_.Stop(), 0);
   ASSERT_TRUE(broker_.Start());
   EXPECT_EQ(Get().version(), put.version());
-  EXPECT_EQ(Get().document(), kPolicy);
+  EXPECT_EQ(Get().document(), kPayPolicy);
 }
 
 TEST_F(AdminPolicyTest, StaleVersionBadDocumentAndObjectsInUseChangeNothing) {
   StoreObjects();
   v1::Policy put;
-  ASSERT_TRUE(Put(kPolicy, std::nullopt, &put).ok());
+  ASSERT_TRUE(Put(kPayPolicy, std::nullopt, &put).ok());
 
   v1::Policy ignored;
   grpc::Status stale = Put("rules: []\n", put.version() - 1, &ignored);
   EXPECT_EQ(stale.error_code(), grpc::StatusCode::ABORTED);
   EXPECT_THAT(stale.error_message(),
-              HasSubstr(absl::StrCat("expected_version is ",
-                                     put.version() - 1,
+              HasSubstr(absl::StrCat("expected_version is ", put.version() - 1,
                                      ", but the policy is at version ",
                                      put.version())));
 
   grpc::Status unknown =
       Put("rules: [{name: r, colour: red}]\n", std::nullopt, &ignored);
   EXPECT_EQ(unknown.error_code(), grpc::StatusCode::INVALID_ARGUMENT);
-  EXPECT_THAT(unknown.error_message(), HasSubstr("rules[0].colour: unknown field"));
+  EXPECT_THAT(unknown.error_message(),
+              HasSubstr("rules[0].colour: unknown field"));
 
-  grpc::Status dangling = Put(
-      "rules: [{name: r, match: {hosts: [a.test]}, client_certificate: "
-      "nobody, server_validation: {trust_bundles: [corp]}}]\n",
-      std::nullopt, &ignored);
+  grpc::Status dangling =
+      Put("rules: [{name: r, match: {hosts: [a.test]}, client_certificate: "
+          "nobody, server_validation: {trust_bundles: [corp]}}]\n",
+          std::nullopt, &ignored);
   EXPECT_EQ(dangling.error_code(), grpc::StatusCode::INVALID_ARGUMENT);
   EXPECT_THAT(dangling.error_message(),
               HasSubstr("rules[0].client_certificate: no certificate has id "
                         "'nobody'"));
 
-  grpc::Status relative = Put(
-      "trust_bundles: [{name: files, pem_file: roots.pem}]\n", std::nullopt,
-      &ignored);
+  grpc::Status relative =
+      Put("trust_bundles: [{name: files, pem_file: roots.pem}]\n", std::nullopt,
+          &ignored);
   EXPECT_EQ(relative.error_code(), grpc::StatusCode::INVALID_ARGUMENT);
   EXPECT_THAT(relative.error_message(), HasSubstr("is a relative path"));
 
@@ -160,11 +153,11 @@ TEST_F(AdminPolicyTest, StaleVersionBadDocumentAndObjectsInUseChangeNothing) {
   v1::DeleteTrustBundleRequest remove_bundle;
   remove_bundle.set_name("corp");
   v1::DeleteTrustBundleResponse bundle_removed;
-  EXPECT_EQ(broker_.admin()
-                .DeleteTrustBundle(Context().get(), remove_bundle,
-                                   &bundle_removed)
-                .error_code(),
-            grpc::StatusCode::FAILED_PRECONDITION);
+  EXPECT_EQ(
+      broker_.admin()
+          .DeleteTrustBundle(Context().get(), remove_bundle, &bundle_removed)
+          .error_code(),
+      grpc::StatusCode::FAILED_PRECONDITION);
 
   v1::UpdatePolicyRequest validate;
   validate.mutable_policy()->set_document("rules: []\n");
@@ -175,7 +168,7 @@ TEST_F(AdminPolicyTest, StaleVersionBadDocumentAndObjectsInUseChangeNothing) {
 
   v1::Policy after = Get();
   EXPECT_EQ(after.version(), put.version());
-  EXPECT_EQ(after.document(), kPolicy);
+  EXPECT_EQ(after.document(), kPayPolicy);
 }
 
 TEST_F(AdminPolicyTest, ChangesAreAuditedAndWatched) {
@@ -187,7 +180,7 @@ TEST_F(AdminPolicyTest, ChangesAreAuditedAndWatched) {
 
   StoreObjects();
   v1::Policy put;
-  ASSERT_TRUE(Put(kPolicy, std::nullopt, &put).ok());
+  ASSERT_TRUE(Put(kPayPolicy, std::nullopt, &put).ok());
 
   std::vector<std::string> seen;
   v1::AuditRecord record;
@@ -225,11 +218,12 @@ TEST_F(AdminPolicyTest, ChangesAreAuditedAndWatched) {
 TEST_F(AdminPolicyTest, StatusReportsCountsAndExpiringCertificates) {
   StoreObjects();
   v1::Policy put;
-  ASSERT_TRUE(Put(kPolicy, std::nullopt, &put).ok());
+  ASSERT_TRUE(Put(kPayPolicy, std::nullopt, &put).ok());
   v1::GetStatusRequest request;
   request.mutable_expiring_within()->set_seconds(3600 * 24 * 365);
   v1::Status status;
-  ASSERT_TRUE(broker_.admin().GetStatus(Context().get(), request, &status).ok());
+  ASSERT_TRUE(
+      broker_.admin().GetStatus(Context().get(), request, &status).ok());
   EXPECT_EQ(status.policy_version(), absl::StrCat(put.version()));
   EXPECT_EQ(status.policy_source(), "store");
   EXPECT_EQ(status.rule_count(), 1);
@@ -243,7 +237,8 @@ TEST_F(AdminPolicyTest, StatusReportsCountsAndExpiringCertificates) {
   EXPECT_EQ(status.expiring_certificates(0).id(), "pay-client");
   EXPECT_TRUE(status.expiring_certificates(0).stored());
   request.mutable_expiring_within()->set_seconds(3600);
-  ASSERT_TRUE(broker_.admin().GetStatus(Context().get(), request, &status).ok());
+  ASSERT_TRUE(
+      broker_.admin().GetStatus(Context().get(), request, &status).ok());
   EXPECT_EQ(status.expiring_certificates_size(), 0);
 }
 

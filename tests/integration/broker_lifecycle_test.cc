@@ -218,7 +218,8 @@ INSTANTIATE_TEST_SUITE_P(
     Cases, BrokerStartupTest,
     ::testing::Values(
         StartupFailure{
-            {"--listen=127.0.0.1:0"}, 2,
+            {"--listen=127.0.0.1:0"},
+            2,
             "give --config FILE, or --data_dir DIR to keep the policy in a "
             "store"},
         StartupFailure{{"--config=config.yaml"}, 2, "--listen is required"},

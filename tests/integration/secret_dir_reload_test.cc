@@ -30,7 +30,9 @@ class SecretDirReloadTest : public ::testing::Test {
     policy_ = absl::StrCat(
         "certificates: [{id: mounted, secret_dir: ", secret_dir_,
         ", exportable: true}]\n"
-        "trust_bundles: [{name: mounted-ca, secret_dir: ", secret_dir_, "}]\n"
+        "trust_bundles: [{name: mounted-ca, secret_dir: ",
+        secret_dir_,
+        "}]\n"
         "rules:\n"
         "  - name: mounted\n"
         "    match: { hosts: [svc.example.test] }\n"
@@ -130,7 +132,8 @@ TEST_F(SecretDirReloadTest, KubernetesSwapReloadsWithinASecond) {
 }
 
 TEST_F(SecretDirReloadTest, HalfWrittenPlainDirectoryKeepsTheOldState) {
-  broker_.dir().Write("mounts/client-tls/tls.crt", clients_[0].CertificatePem());
+  broker_.dir().Write("mounts/client-tls/tls.crt",
+                      clients_[0].CertificatePem());
   broker_.dir().Write("mounts/client-tls/tls.key", clients_[0].KeyPem());
   broker_.dir().Write("mounts/client-tls/ca.crt", root_.CertificatePem());
   std::string config = broker_.dir().Write("config.yaml", policy_);
@@ -140,7 +143,8 @@ TEST_F(SecretDirReloadTest, HalfWrittenPlainDirectoryKeepsTheOldState) {
 
   // The certificate is rewritten first; until the key follows, the pair
   // does not match and the old one stays in force.
-  broker_.dir().Write("mounts/client-tls/tls.crt", clients_[1].CertificatePem());
+  broker_.dir().Write("mounts/client-tls/tls.crt",
+                      clients_[1].CertificatePem());
   ASSERT_TRUE(broker_.process().WaitForLog("reload failed"));
   EXPECT_EQ(Given().first, clients_[0].Der());
   EXPECT_GE(Status().reload_errors(), 1);

@@ -3,9 +3,8 @@
 // permissions; KEK rotation across restarts; which source defines the
 // policy (--config, the store, --seed_config); and a policy version that
 // only grows, by exactly one per admin change.
-#include <unistd.h>
-
 #include <sys/stat.h>
+#include <unistd.h>
 
 #include <cstdint>
 #include <fstream>
@@ -29,14 +28,6 @@ namespace certbroker::testing {
 namespace {
 
 using ::testing::HasSubstr;
-
-// kPolicy uses the stored certificate pay-client and the stored bundle corp.
-constexpr char kPolicy[] =
-    "rules:\n"
-    "  - name: payments\n"
-    "    match: { hosts: [pay.example.test] }\n"
-    "    client_certificate: pay-client\n"
-    "    server_validation: { trust_bundles: [corp] }\n";
 
 // ReadAll returns the bytes of `path`, or nullopt when it does not exist.
 std::optional<std::string> ReadAll(const std::string& path) {
@@ -80,21 +71,6 @@ std::string KekId(const std::string& path) {
   SHA256(reinterpret_cast<const uint8_t*>(input.data()), input.size(), digest);
   return absl::BytesToHexString(
       absl::string_view(reinterpret_cast<const char*>(digest), 8));
-}
-
-// Pkcs8 is `key` as PKCS#8 DER, the form GetClientCertificate returns.
-std::string Pkcs8(const EVP_PKEY* key) {
-  CBB cbb;
-  if (!CBB_init(&cbb, 0)) return "";
-  uint8_t* der = nullptr;
-  size_t length = 0;
-  if (!EVP_marshal_private_key(&cbb, key) || !CBB_finish(&cbb, &der, &length)) {
-    CBB_cleanup(&cbb);
-    return "";
-  }
-  std::string out(reinterpret_cast<char*>(der), length);
-  OPENSSL_free(der);
-  return out;
 }
 
 class StoreStartupTest : public ::testing::Test {
@@ -298,7 +274,7 @@ TEST_F(StoreStartupTest, KekRotationAcrossRestarts) {
   ASSERT_TRUE(Import("pay-client", pay_client_, /*exportable=*/true).ok());
   ASSERT_TRUE(Import("ops-client", ops_client_, /*exportable=*/false).ok());
   ASSERT_TRUE(StoreBundle("corp").ok());
-  grpc::Status put = PutPolicy(kPolicy);
+  grpc::Status put = PutPolicy(kPayPolicy);
   ASSERT_TRUE(put.ok()) << put.error_message();
   EXPECT_EQ(CertificateKekId("pay-client"), id_a);
   EXPECT_EQ(broker_.Stop(), 0);
@@ -492,11 +468,11 @@ TEST_F(StoreStartupTest, PolicyVersionOnlyGrowsByOnePerChange) {
   record("import");
   ASSERT_TRUE(StoreBundle("corp").ok());
   record("bundle");
-  ASSERT_TRUE(PutPolicy(kPolicy).ok());
+  ASSERT_TRUE(PutPolicy(kPayPolicy).ok());
   record("policy");
   restart({});
   record("restart");
-  ASSERT_TRUE(PutPolicy(kPolicy, /*validate_only=*/true).ok());
+  ASSERT_TRUE(PutPolicy(kPayPolicy, /*validate_only=*/true).ok());
   record("validate only");
   EXPECT_EQ(PutPolicy("rules: [{name: r, colour: red}]\n").error_code(),
             grpc::StatusCode::INVALID_ARGUMENT);
@@ -515,7 +491,7 @@ TEST_F(StoreStartupTest, PolicyVersionOnlyGrowsByOnePerChange) {
   std::string seed = broker_.dir().Write("seed.yaml", "rules: []\n");
   restart({"--seed_config=" + seed});
   record("restart with an ignored seed");
-  ASSERT_TRUE(PutPolicy(absl::StrCat(kPolicy, "# edited\n")).ok());
+  ASSERT_TRUE(PutPolicy(absl::StrCat(kPayPolicy, "# edited\n")).ok());
   record("policy");
   broker_.Kill();
   ASSERT_TRUE(broker_.Start());

@@ -74,17 +74,16 @@ TEST(VerdictCacheTest, DisabledCacheNeverHits) {
 std::string KeyOf(absl::string_view version, absl::string_view rule,
                   absl::string_view name,
                   const ::certbroker::v1::OnServerCertificateRequest& request) {
-  return VerdictCache::Key(version, rule, name,
-                           VerdictCache::ChainDigest(request.certificate_chain()),
-                           request);
+  return VerdictCache::Key(
+      version, rule, name,
+      VerdictCache::ChainDigest(request.certificate_chain()), request);
 }
 
 TEST(VerdictCacheTest, KeyCoversEveryInput) {
   ::certbroker::v1::OnServerCertificateRequest request;
   request.add_certificate_chain("leaf");
   request.add_certificate_chain("intermediate");
-  std::string base =
-      KeyOf("v1", "rule", "api.example.com", request);
+  std::string base = KeyOf("v1", "rule", "api.example.com", request);
   EXPECT_EQ(base.size(), 32u);
   EXPECT_EQ(base, KeyOf("v1", "rule", "api.example.com", request));
   EXPECT_NE(base, KeyOf("v2", "rule", "api.example.com", request));
@@ -105,8 +104,7 @@ TEST(VerdictCacheTest, KeyCoversEveryInput) {
   split_one.add_certificate_chain("c");
   split_two.add_certificate_chain("a");
   split_two.add_certificate_chain("bc");
-  EXPECT_NE(KeyOf("v", "r", "n", split_one),
-            KeyOf("v", "r", "n", split_two));
+  EXPECT_NE(KeyOf("v", "r", "n", split_one), KeyOf("v", "r", "n", split_two));
 }
 
 }  // namespace

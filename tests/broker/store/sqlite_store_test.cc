@@ -252,8 +252,9 @@ TEST_F(SqliteStoreTest, TransactionShapeIsValidated) {
   for (size_t i = 0; i <= kMaxTransactionOps; ++i) {
     many.push_back(Op::Put(absl::StrCat(i), ""));
   }
-  EXPECT_TRUE(HasStatus(store_->Commit(many), StatusCode::kInvalidArgument,
-                        "transaction has 10001 operations; the limit is 10000"));
+  EXPECT_TRUE(
+      HasStatus(store_->Commit(many), StatusCode::kInvalidArgument,
+                "transaction has 10001 operations; the limit is 10000"));
   Op unchecked;
   unchecked.type = Op::Type::kCheck;
   unchecked.key = "a";
