@@ -12,6 +12,7 @@
 #include <vector>
 
 #include "absl/status/statusor.h"
+#include "absl/synchronization/mutex.h"
 #include "absl/time/time.h"
 #include "broker/config/config_loader.h"
 #include "broker/policy/client_certificate.h"
@@ -122,21 +123,29 @@ absl::StatusOr<std::shared_ptr<PolicySnapshot>> CompilePolicy(
 absl::StatusOr<std::shared_ptr<const PolicySnapshot>> LoadPolicyFile(
     const std::string& path);
 
-// CurrentPolicy holds the snapshot in force. Get never blocks on Set.
+// CurrentPolicy holds the snapshot in force. Get never waits for Set
+// longer than a pointer copy. (A reader lock rather than std::atomic_load:
+// libstdc++ implements that with a small pool of exclusive mutexes, on
+// which every RPC thread queued.)
 class CurrentPolicy {
  public:
   explicit CurrentPolicy(std::shared_ptr<const PolicySnapshot> initial)
       : snapshot_(std::move(initial)) {}
 
   std::shared_ptr<const PolicySnapshot> Get() const {
-    return std::atomic_load(&snapshot_);
+    absl::ReaderMutexLock lock(&mu_);
+    return snapshot_;
   }
   void Set(std::shared_ptr<const PolicySnapshot> next) {
-    std::atomic_store(&snapshot_, std::move(next));
+    absl::MutexLock lock(&mu_);
+    snapshot_.swap(next);
+    // The old snapshot, if this held its last reference, is freed here,
+    // outside the lock.
   }
 
  private:
-  std::shared_ptr<const PolicySnapshot> snapshot_;
+  mutable absl::Mutex mu_;
+  std::shared_ptr<const PolicySnapshot> snapshot_ ABSL_GUARDED_BY(mu_);
 };
 
 }  // namespace certbroker::policy

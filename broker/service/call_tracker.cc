@@ -1,6 +1,8 @@
 // Counting calls in flight and draining them at shutdown.
 #include "broker/service/call_tracker.h"
 
+#include "absl/time/clock.h"
+
 namespace certbroker::service {
 
 // CountedReactor is a unary reactor that deletes itself and leaves the count
@@ -22,9 +24,13 @@ class CallTracker::CountedReactor final : public grpc::ServerUnaryReactor {
 };
 
 grpc::ServerUnaryReactor* CallTracker::StartCall() {
-  absl::MutexLock lock(&mu_);
-  if (draining_) return nullptr;
-  ++in_flight_;
+  in_flight_.fetch_add(1, std::memory_order_seq_cst);
+  // Checked after counting: Drain sets draining_ before it reads the count,
+  // so a call it does not see is one that sees draining_ here.
+  if (draining_.load(std::memory_order_seq_cst)) {
+    in_flight_.fetch_sub(1, std::memory_order_seq_cst);
+    return nullptr;
+  }
   return new CountedReactor(*this);
 }
 
@@ -37,18 +43,17 @@ grpc::ServerUnaryReactor* CallTracker::RefuseCall(
 }
 
 void CallTracker::EndCall() {
-  absl::MutexLock lock(&mu_);
-  --in_flight_;
+  in_flight_.fetch_sub(1, std::memory_order_seq_cst);
 }
 
 int CallTracker::Drain(absl::Duration timeout) {
-  absl::MutexLock lock(&mu_);
-  draining_ = true;
-  auto idle = [this]() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) {
-    return in_flight_ == 0;
-  };
-  mu_.AwaitWithTimeout(absl::Condition(&idle), timeout);
-  return in_flight_;
+  draining_.store(true, std::memory_order_seq_cst);
+  absl::Time deadline = absl::Now() + timeout;
+  while (in_flight_.load(std::memory_order_seq_cst) > 0 &&
+         absl::Now() < deadline) {
+    absl::SleepFor(absl::Milliseconds(2));
+  }
+  return in_flight_.load(std::memory_order_seq_cst);
 }
 
 }  // namespace certbroker::service

@@ -5,7 +5,8 @@
 #ifndef CERTBROKER_BROKER_SERVICE_CALL_TRACKER_H_
 #define CERTBROKER_BROKER_SERVICE_CALL_TRACKER_H_
 
-#include "absl/synchronization/mutex.h"
+#include <atomic>
+
 #include "absl/time/time.h"
 #include "grpcpp/grpcpp.h"
 
@@ -30,9 +31,10 @@ class CallTracker {
   class CountedReactor;
   void EndCall();
 
-  absl::Mutex mu_;
-  int in_flight_ ABSL_GUARDED_BY(mu_) = 0;
-  bool draining_ ABSL_GUARDED_BY(mu_) = false;
+  // The counts are atomics: every call passes here twice, from several
+  // threads, and a mutex would make them queue. Drain polls.
+  std::atomic<int> in_flight_{0};
+  std::atomic<bool> draining_{false};
 };
 
 }  // namespace certbroker::service

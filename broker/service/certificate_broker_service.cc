@@ -296,7 +296,8 @@ absl::Status CertificateBrokerService::DecideServerCertificate(
   if (ttl >= absl::Seconds(1)) {
     cache_->Insert(cache_key,
                    CachedVerdict{verdict.reason, verdict.detail,
-                                 decision.leaf_fingerprint, now + ttl});
+                                 decision.leaf_fingerprint, now + ttl},
+                   now);
   }
   RecordVerdict(response, decision);
   return absl::OkStatus();

@@ -8,6 +8,7 @@ namespace {
 
 // Entry overhead beyond key and detail: list node, map slot, strings.
 constexpr size_t kEntryOverhead = 160;
+constexpr int64_t kPromoteIntervalUs = 1000000;
 
 // AddSize adds `size` as 8 little-endian bytes, whatever the host's order.
 void AddSize(SHA256_CTX* context, uint64_t size) {
@@ -70,9 +71,31 @@ std::optional<CachedVerdict> VerdictCache::Lookup(const std::string& key,
                                                   absl::Time now) {
   if (max_entries_per_shard_ == 0) return std::nullopt;
   Shard& shard = ShardFor(key);
+  const int64_t now_us = absl::ToUnixMicros(now);
+  {
+    absl::ReaderMutexLock lock(&shard.mu);
+    auto found = shard.index.find(key);
+    if (found == shard.index.end()) {
+      misses_.fetch_add(1, std::memory_order_relaxed);
+      return std::nullopt;
+    }
+    const Entry& entry = *found->second;
+    if (now < entry.verdict.expires &&
+        now_us - entry.promoted_us.load(std::memory_order_relaxed) <
+            kPromoteIntervalUs) {
+      hits_.fetch_add(1, std::memory_order_relaxed);
+      return entry.verdict;
+    }
+  }
+  return Promote(shard, key, now);
+}
+
+std::optional<CachedVerdict> VerdictCache::Promote(Shard& shard,
+                                                   const std::string& key,
+                                                   absl::Time now) {
   absl::MutexLock lock(&shard.mu);
   auto found = shard.index.find(key);
-  if (found == shard.index.end()) {
+  if (found == shard.index.end()) {  // Evicted meanwhile.
     misses_.fetch_add(1, std::memory_order_relaxed);
     return std::nullopt;
   }
@@ -85,11 +108,13 @@ std::optional<CachedVerdict> VerdictCache::Lookup(const std::string& key,
     return std::nullopt;
   }
   shard.entries.splice(shard.entries.begin(), shard.entries, entry);
+  entry->promoted_us.store(absl::ToUnixMicros(now), std::memory_order_relaxed);
   hits_.fetch_add(1, std::memory_order_relaxed);
   return entry->verdict;
 }
 
-void VerdictCache::Insert(const std::string& key, CachedVerdict verdict) {
+void VerdictCache::Insert(const std::string& key, CachedVerdict verdict,
+                          absl::Time now) {
   if (max_entries_per_shard_ == 0) return;
   size_t bytes = key.size() + verdict.detail.size() + kEntryOverhead;
   if (bytes > max_bytes_per_shard_) return;
@@ -100,7 +125,8 @@ void VerdictCache::Insert(const std::string& key, CachedVerdict verdict) {
     shard.entries.erase(found->second);
     shard.index.erase(found);
   }
-  shard.entries.push_front(Entry{key, std::move(verdict), bytes});
+  shard.entries.emplace_front(key, std::move(verdict), bytes,
+                              absl::ToUnixMicros(now));
   shard.index[key] = shard.entries.begin();
   shard.bytes += bytes;
   while (shard.entries.size() > max_entries_per_shard_ ||

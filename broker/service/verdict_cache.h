@@ -14,6 +14,7 @@
 
 #include "absl/container/flat_hash_map.h"
 #include "absl/synchronization/mutex.h"
+#include "absl/time/clock.h"
 #include "absl/time/time.h"
 #include "certbroker/v1/broker.pb.h"
 
@@ -48,9 +49,12 @@ class VerdictCache {
   // Lookup returns the entry for `key` if it has not expired at `now`.
   std::optional<CachedVerdict> Lookup(const std::string& key, absl::Time now);
 
-  // Insert stores `verdict` under `key`, evicting the least recently used
-  // entries beyond the bounds.
-  void Insert(const std::string& key, CachedVerdict verdict);
+  // Insert stores `verdict` under `key` at `now`, evicting the least
+  // recently used entries beyond the bounds. Recency is approximate: a hit
+  // moves an entry to the front only when it was last moved more than a
+  // second before (see Entry::promoted_us).
+  void Insert(const std::string& key, CachedVerdict verdict,
+              absl::Time now = absl::Now());
 
   // Counters for tests, benchmarks and status.
   size_t hits() const { return hits_.load(std::memory_order_relaxed); }
@@ -61,9 +65,20 @@ class VerdictCache {
   static constexpr size_t kShards = 16;
 
   struct Entry {
+    Entry(std::string key, CachedVerdict verdict, size_t bytes,
+          int64_t promoted_us)
+        : key(std::move(key)),
+          verdict(std::move(verdict)),
+          bytes(bytes),
+          promoted_us(promoted_us) {}
     std::string key;
     CachedVerdict verdict;
     size_t bytes;
+    // When the entry was last moved to the front (Unix microseconds). A hit
+    // moves it again, under the exclusive lock, only when that was more
+    // than kPromoteInterval ago; every other hit takes only the reader
+    // lock, so that threads hitting one hot entry do not queue.
+    std::atomic<int64_t> promoted_us;
   };
 
   struct Shard {
@@ -75,6 +90,10 @@ class VerdictCache {
   };
 
   Shard& ShardFor(const std::string& key);
+  // Promote moves a hit to the front, or drops it when expired; returns
+  // the verdict when it is still fresh.
+  std::optional<CachedVerdict> Promote(Shard& shard, const std::string& key,
+                                       absl::Time now);
 
   const size_t max_entries_per_shard_;
   const size_t max_bytes_per_shard_;

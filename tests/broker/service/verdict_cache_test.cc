@@ -38,17 +38,33 @@ TEST(VerdictCacheTest, ServesUntilExpiry) {
 
 TEST(VerdictCacheTest, EvictsLeastRecentlyUsedBeyondEntryBound) {
   VerdictCache cache(32, 1 << 20);  // Two entries per shard.
-  absl::Time now = absl::FromUnixSeconds(1000000);
+  absl::Time inserted = absl::FromUnixSeconds(1000000);
+  absl::Time now = inserted + absl::Seconds(2);
   absl::Time later = now + absl::Hours(1);
-  cache.Insert(ShardKey(3, 'a'), Accepted(later));
-  cache.Insert(ShardKey(3, 'b'), Accepted(later));
+  cache.Insert(ShardKey(3, 'a'), Accepted(later), inserted);
+  cache.Insert(ShardKey(3, 'b'), Accepted(later), inserted);
   ASSERT_TRUE(
       cache.Lookup(ShardKey(3, 'a'), now).has_value());  // 'a' is now newest.
-  cache.Insert(ShardKey(3, 'c'), Accepted(later));
+  cache.Insert(ShardKey(3, 'c'), Accepted(later), now);
   EXPECT_TRUE(cache.Lookup(ShardKey(3, 'a'), now).has_value());
   EXPECT_FALSE(cache.Lookup(ShardKey(3, 'b'), now).has_value());
   EXPECT_TRUE(cache.Lookup(ShardKey(3, 'c'), now).has_value());
   EXPECT_EQ(cache.size(), 2u);
+}
+
+TEST(VerdictCacheTest, HitsWithinASecondOfTheLastMoveKeepTheOrder) {
+  VerdictCache cache(32, 1 << 20);  // Two entries per shard.
+  absl::Time now = absl::FromUnixSeconds(1000000);
+  absl::Time later = now + absl::Hours(1);
+  cache.Insert(ShardKey(3, 'a'), Accepted(later), now);
+  cache.Insert(ShardKey(3, 'b'), Accepted(later), now);
+  // Too soon to move 'a' (a reader-lock hit): it stays the oldest.
+  ASSERT_TRUE(cache.Lookup(ShardKey(3, 'a'), now + absl::Milliseconds(500))
+                  .has_value());
+  cache.Insert(ShardKey(3, 'c'), Accepted(later), now);
+  EXPECT_FALSE(cache.Lookup(ShardKey(3, 'a'), now).has_value());
+  EXPECT_TRUE(cache.Lookup(ShardKey(3, 'b'), now).has_value());
+  EXPECT_EQ(cache.hits(), 2u);
 }
 
 TEST(VerdictCacheTest, BoundsBytes) {
