@@ -23,7 +23,7 @@ var_dir=$root/var
 packages=(
   g++ cmake ninja-build pkg-config perl golang-go xz-utils
   libgrpc++-dev protobuf-compiler-grpc protobuf-compiler libprotobuf-dev
-  libabsl-dev libyaml-cpp-dev libgtest-dev libgmock-dev libsqlite3-dev
+  libabsl-dev libyaml-dev libgtest-dev libgmock-dev libsqlite3-dev
   python3 python3-grpcio python3-grpc-tools python3-cryptography
 )
 

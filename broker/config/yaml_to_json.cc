@@ -10,7 +10,7 @@
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
-#include "yaml-cpp/yaml.h"
+#include "broker/config/yaml_document.h"
 
 namespace certbroker::config {
 namespace {
@@ -24,26 +24,25 @@ class Converter {
  public:
   explicit Converter(absl::string_view source) : source_(source) {}
 
-  absl::Status Message(const YAML::Node& node, const Descriptor& descriptor,
+  absl::Status Message(const YamlNode& node, const Descriptor& descriptor,
                        const std::string& path, std::string& out) const;
 
  private:
-  absl::Status Error(const YAML::Node& node, const std::string& path,
+  absl::Status Error(const YamlNode& node, const std::string& path,
                      absl::string_view what) const {
-    const YAML::Mark mark = node.Mark();
     std::string where =
-        mark.is_null()
+        !node.HasMark()
             ? std::string(source_)
-            : absl::StrCat(source_, ":", mark.line + 1, ":", mark.column + 1);
+            : absl::StrCat(source_, ":", node.Line(), ":", node.Column());
     return absl::InvalidArgumentError(absl::StrCat(
         where, ": ", path.empty() ? "(top level)" : path, ": ", what));
   }
 
-  absl::Status Field(const YAML::Node& node, const FieldDescriptor& field,
+  absl::Status Field(const YamlNode& node, const FieldDescriptor& field,
                      const std::string& path, std::string& out) const;
-  absl::Status Value(const YAML::Node& node, const FieldDescriptor& field,
+  absl::Status Value(const YamlNode& node, const FieldDescriptor& field,
                      const std::string& path, std::string& out) const;
-  absl::Status Scalar(const YAML::Node& node, const FieldDescriptor& field,
+  absl::Status Scalar(const YamlNode& node, const FieldDescriptor& field,
                       const std::string& path, std::string& out) const;
 
   absl::string_view source_;
@@ -89,17 +88,11 @@ std::string JoinPath(const std::string& path, absl::string_view name) {
   return path.empty() ? std::string(name) : absl::StrCat(path, ".", name);
 }
 
-const char* NodeKind(const YAML::Node& node) {
-  switch (node.Type()) {
-    case YAML::NodeType::Map:
-      return "a mapping";
-    case YAML::NodeType::Sequence:
-      return "a list";
-    case YAML::NodeType::Scalar:
-      return "a scalar";
-    default:
-      return "empty";
-  }
+const char* NodeKind(const YamlNode& node) {
+  if (node.IsMap()) return "a mapping";
+  if (node.IsSequence()) return "a list";
+  if (node.IsScalar()) return "a scalar";
+  return "empty";
 }
 
 bool IsDuration(const FieldDescriptor& field) {
@@ -132,7 +125,7 @@ bool ValidDuration(absl::string_view text) {
   return true;
 }
 
-absl::Status Converter::Message(const YAML::Node& node,
+absl::Status Converter::Message(const YamlNode& node,
                                 const Descriptor& descriptor,
                                 const std::string& path,
                                 std::string& out) const {
@@ -148,11 +141,11 @@ absl::Status Converter::Message(const YAML::Node& node,
   out += '{';
   std::set<const FieldDescriptor*> seen;
   bool first = true;
-  for (const auto& entry : node) {
+  for (const auto& entry : node.Entries()) {
     if (!entry.first.IsScalar()) {
       return Error(entry.first, path, "field names must be plain strings");
     }
-    const std::string name = entry.first.Scalar();
+    const std::string name(entry.first.Scalar());
     const FieldDescriptor* field = descriptor.FindFieldByName(name);
     for (int i = 0; field == nullptr && i < descriptor.field_count(); ++i) {
       if (descriptor.field(i)->json_name() == name) field = descriptor.field(i);
@@ -191,7 +184,7 @@ absl::Status Converter::Message(const YAML::Node& node,
   return absl::OkStatus();
 }
 
-absl::Status Converter::Field(const YAML::Node& node,
+absl::Status Converter::Field(const YamlNode& node,
                               const FieldDescriptor& field,
                               const std::string& path, std::string& out) const {
   if (field.is_map()) {
@@ -202,13 +195,13 @@ absl::Status Converter::Field(const YAML::Node& node,
     const FieldDescriptor& value_field = *field.message_type()->map_value();
     out += '{';
     bool first = true;
-    for (const auto& entry : node) {
+    for (const auto& entry : node.Entries()) {
       if (!entry.first.IsScalar()) {
         return Error(entry.first, path, "map keys must be plain strings");
       }
       if (!first) out += ',';
       first = false;
-      const std::string key = entry.first.Scalar();
+      const std::string key(entry.first.Scalar());
       out += JsonString(key);
       out += ':';
       absl::Status status =
@@ -225,10 +218,11 @@ absl::Status Converter::Field(const YAML::Node& node,
                    absl::StrCat("expected a list, found ", NodeKind(node)));
     }
     out += '[';
-    for (size_t i = 0; i < node.size(); ++i) {
+    std::vector<YamlNode> items = node.Items();
+    for (size_t i = 0; i < items.size(); ++i) {
       if (i > 0) out += ',';
       absl::Status status =
-          Value(node[i], field, absl::StrCat(path, "[", i, "]"), out);
+          Value(items[i], field, absl::StrCat(path, "[", i, "]"), out);
       if (!status.ok()) return status;
     }
     out += ']';
@@ -237,7 +231,7 @@ absl::Status Converter::Field(const YAML::Node& node,
   return Value(node, field, path, out);
 }
 
-absl::Status Converter::Value(const YAML::Node& node,
+absl::Status Converter::Value(const YamlNode& node,
                               const FieldDescriptor& field,
                               const std::string& path, std::string& out) const {
   if (nodes_left_-- == 0) {
@@ -256,11 +250,11 @@ absl::Status Converter::Value(const YAML::Node& node,
   return Scalar(node, field, path, out);
 }
 
-absl::Status Converter::Scalar(const YAML::Node& node,
+absl::Status Converter::Scalar(const YamlNode& node,
                                const FieldDescriptor& field,
                                const std::string& path,
                                std::string& out) const {
-  const std::string& text = node.Scalar();
+  const std::string text(node.Scalar());
   if (IsDuration(field)) {
     if (!ValidDuration(text)) {
       return Error(node, path,
@@ -352,16 +346,11 @@ absl::Status Converter::Scalar(const YAML::Node& node,
 absl::StatusOr<std::string> YamlToJson(absl::string_view yaml,
                                        const Descriptor& descriptor,
                                        absl::string_view source) {
-  YAML::Node root;
-  try {
-    root = YAML::Load(std::string(yaml));
-  } catch (const YAML::Exception& error) {
-    return absl::InvalidArgumentError(
-        absl::StrCat(source, ":", error.mark.line + 1, ":",
-                     error.mark.column + 1, ": not valid YAML: ", error.msg));
-  }
+  auto document = YamlDocument::Parse(yaml, source);
+  if (!document.ok()) return document.status();
   std::string json;
-  absl::Status status = Converter(source).Message(root, descriptor, "", json);
+  absl::Status status =
+      Converter(source).Message((*document)->Root(), descriptor, "", json);
   if (!status.ok()) return status;
   return json;
 }
