@@ -43,6 +43,7 @@ import os
 import re
 import shutil
 import ssl
+import subprocess
 import sys
 import tempfile
 from pathlib import Path
@@ -92,6 +93,7 @@ def _sources_digest(include_dir, files):
     """Hashes the proto files' names and contents and the protoc version."""
     digest = hashlib.sha256()
     digest.update(protoc.__file__.encode())
+    digest.update(str(SYSTEM_PROTOC.is_file()).encode())
     digest.update(getattr(grpc, "__version__", "").encode())
     for name in sorted(files):
         digest.update(name.encode() + b"\0")
@@ -99,10 +101,28 @@ def _sources_digest(include_dir, files):
     return digest.hexdigest()[:16]
 
 
+# Debian's protoc and gRPC plugin (protobuf-compiler, protobuf-compiler-grpc)
+# match the python3-protobuf runtime; the protoc inside Debian's grpc_tools is
+# far older (3.5) and cannot read proto3 `optional`, which admin.proto uses.
+SYSTEM_PROTOC = Path("/usr/bin/protoc")
+SYSTEM_GRPC_PYTHON_PLUGIN = Path("/usr/bin/grpc_python_plugin")
+
+
 def _run_protoc(include_dir, files, out_dir, with_services):
-    """Runs protoc in-process; raises RuntimeError when it fails."""
-    args = ["protoc", f"-I{include_dir}", f"-I{WELL_KNOWN_PROTOS}",
-            f"--python_out={out_dir}"]
+    """Runs protoc; raises RuntimeError when it fails."""
+    includes = [f"-I{include_dir}", f"-I{WELL_KNOWN_PROTOS}"]
+    if SYSTEM_PROTOC.is_file() and (not with_services or SYSTEM_GRPC_PYTHON_PLUGIN.is_file()):
+        args = [str(SYSTEM_PROTOC), *includes, f"--python_out={out_dir}"]
+        if with_services:
+            args += [f"--plugin=protoc-gen-grpc_python={SYSTEM_GRPC_PYTHON_PLUGIN}",
+                     f"--grpc_python_out={out_dir}"]
+        result = subprocess.run(args + list(files), capture_output=True, text=True,
+                                check=False)
+        if result.returncode != 0:
+            raise RuntimeError(f"protoc failed for {', '.join(files)} in {include_dir}: "
+                               f"{result.stderr.strip()}")
+        return
+    args = ["protoc", *includes, f"--python_out={out_dir}"]
     if with_services:
         args.append(f"--grpc_python_out={out_dir}")
     if protoc.main(args + list(files)) != 0:

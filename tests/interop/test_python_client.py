@@ -15,7 +15,6 @@ import importlib.util
 import json
 import os
 import shutil
-import signal
 import subprocess
 import sys
 import tempfile
@@ -28,6 +27,7 @@ import grpc
 HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE))
 import certbroker_client as client  # noqa: E402  (needs the path above)
+from broker_daemon import BrokerDaemon, log_tail  # noqa: E402
 
 try:
     from cryptography import x509
@@ -37,12 +37,9 @@ except ImportError:  # The key checks then only look at the DER's first byte.
 
 REPO_ROOT = HERE.parent.parent
 CLIENT_SCRIPT = HERE / "certbroker_client.py"
-DAEMON = os.environ.get("CERTBROKERD") or str(REPO_ROOT / "build/broker/server/certbrokerd")
 DEVPKI = os.environ.get("CERTBROKER_DEVPKI") or str(
     REPO_ROOT / "build/broker/devpki/certbroker-devpki")
 
-READY_TIMEOUT_SECONDS = 20
-STOP_TIMEOUT_SECONDS = 15
 RPC_TIMEOUT_SECONDS = 5
 CLI_TIMEOUT_SECONDS = 60
 
@@ -80,14 +77,6 @@ HEALTH_CHECK_METHOD = "/grpc.health.v1.Health/Check"
 BROKER_SERVICE = "certbroker.v1.CertificateBroker"
 
 
-def log_tail(path, lines=30):
-    """Returns the last lines of a log file, for failure messages."""
-    try:
-        return "\n".join(Path(path).read_text(errors="replace").splitlines()[-lines:])
-    except OSError as error:
-        return f"(no log: {error})"
-
-
 def load_health_messages():
     """Returns a module with HealthCheckRequest/Response, or None if unavailable.
 
@@ -112,55 +101,6 @@ def load_health_messages():
     return module
 
 
-class BrokerDaemon:
-    """A certbrokerd process serving a config from a temporary directory."""
-
-    def __init__(self, work_dir):
-        self.work_dir = Path(work_dir)
-        self.config = self.work_dir / "config.yaml"
-        self.socket = self.work_dir / "b.sock"
-        self.ready_file = self.work_dir / "ready"
-        self.log = self.work_dir / "certbrokerd.log"
-        self.process = None
-        self.addresses = []
-
-    def start(self):
-        """Starts the daemon and waits until it has written its ready file."""
-        with open(self.log, "wb") as log:
-            self.process = subprocess.Popen(
-                [DAEMON, "--config", str(self.config),
-                 "--listen", f"127.0.0.1:0,unix:{self.socket}",
-                 "--ready_file", str(self.ready_file)],
-                stdin=subprocess.DEVNULL, stdout=log, stderr=log)
-        deadline = time.monotonic() + READY_TIMEOUT_SECONDS
-        while not self.ready_file.exists():
-            if self.process.poll() is not None:
-                raise RuntimeError(f"certbrokerd exited with {self.process.returncode} "
-                                   f"before serving:\n{log_tail(self.log)}")
-            if time.monotonic() > deadline:
-                raise RuntimeError(f"certbrokerd not ready after {READY_TIMEOUT_SECONDS}s:\n"
-                                   f"{log_tail(self.log)}")
-            time.sleep(0.05)
-        self.addresses = self.ready_file.read_text().splitlines()
-
-    def stop(self):
-        """Sends SIGTERM and returns the exit code (None if it had to be killed)."""
-        if self.process is None or self.process.poll() is not None:
-            return None if self.process is None else self.process.returncode
-        self.process.send_signal(signal.SIGTERM)
-        try:
-            return self.process.wait(timeout=STOP_TIMEOUT_SECONDS)
-        except subprocess.TimeoutExpired:
-            self.kill()
-            return None
-
-    def kill(self):
-        """Kills the daemon if it still runs (cleanup after a failure)."""
-        if self.process is not None and self.process.poll() is None:
-            self.process.kill()
-            self.process.wait(timeout=STOP_TIMEOUT_SECONDS)
-
-
 class PythonClientInteropTest(unittest.TestCase):
     """Calls a live certbrokerd over TCP and a Unix socket."""
 
@@ -174,7 +114,9 @@ class PythonClientInteropTest(unittest.TestCase):
         subprocess.run([DEVPKI, "--out", str(cls.pki)], check=True, timeout=60,
                        stdout=subprocess.DEVNULL)
         cls.daemon = BrokerDaemon(cls.work_dir)
-        cls.daemon.config.write_text(CONFIG_YAML)
+        config = cls.work_dir / "config.yaml"
+        config.write_text(CONFIG_YAML)
+        cls.daemon.arguments = ["--config", str(config)]
         cls.addClassCleanup(cls.daemon.kill)
         cls.daemon.start()
         cls.tcp_address = cls.daemon.addresses[0]
