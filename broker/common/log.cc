@@ -17,21 +17,31 @@ namespace {
 
 // Lines are appended to `pending` under queue_mutex; whoever writes takes
 // write_mutex first and then swaps `pending` out, so that lines reach stderr
-// in the order they were queued.
+// in the order they were queued. The queue is allocated once and never
+// destroyed: the flusher thread and atexit may use it while static objects
+// are being torn down.
 constexpr size_t kMaxPendingBytes = 4 << 20;
 
-absl::Mutex write_mutex(absl::kConstInit);
-absl::Mutex queue_mutex(absl::kConstInit);
-std::string* pending ABSL_GUARDED_BY(queue_mutex) = nullptr;
-bool flusher_started ABSL_GUARDED_BY(queue_mutex) = false;
+struct LogQueue {
+  absl::Mutex write_mutex;
+  absl::Mutex queue_mutex;
+  std::string pending ABSL_GUARDED_BY(queue_mutex);
+  bool flusher_started ABSL_GUARDED_BY(queue_mutex) = false;
+};
+
+LogQueue& Queue() {
+  static LogQueue* const queue = new LogQueue();
+  return *queue;
+}
 
 // WritePending writes what is queued, then `extra`.
 void WritePending(absl::string_view extra) {
-  absl::MutexLock write_lock(&write_mutex);
+  LogQueue& queue = Queue();
+  absl::MutexLock write_lock(&queue.write_mutex);
   std::string batch;
   {
-    absl::MutexLock lock(&queue_mutex);
-    if (pending != nullptr) batch.swap(*pending);
+    absl::MutexLock lock(&queue.queue_mutex);
+    batch.swap(queue.pending);
   }
   batch.append(extra.data(), extra.size());
   if (batch.empty()) return;
@@ -53,12 +63,12 @@ void FlusherLoop() {
 
 // Enqueue queues `line`, or returns false when the queue is full.
 bool Enqueue(const std::string& line) {
-  absl::MutexLock lock(&queue_mutex);
-  if (pending == nullptr) pending = new std::string();
-  if (pending->size() + line.size() > kMaxPendingBytes) return false;
-  pending->append(line);
-  if (!flusher_started) {
-    flusher_started = true;
+  LogQueue& queue = Queue();
+  absl::MutexLock lock(&queue.queue_mutex);
+  if (queue.pending.size() + line.size() > kMaxPendingBytes) return false;
+  queue.pending.append(line);
+  if (!queue.flusher_started) {
+    queue.flusher_started = true;
     std::atexit(FlushLog);
     std::thread(FlusherLoop).detach();
   }
