@@ -1,4 +1,5 @@
 // certbrokerd: the Certbroker service. See --help.
+#include <algorithm>
 #include <string>
 #include <vector>
 
@@ -76,7 +77,21 @@ int main(int argc, char** argv) {
       " [--kek_file FILE]) --listen ADDR[,ADDR...]\n"
       "Example: certbrokerd --config var/config.yaml "
       "--listen 127.0.0.1:8443,unix:var/certbrokerd.sock");
-  std::vector<char*> rest = absl::ParseCommandLine(argc, argv);
+  // Flags may be spelled with dashes too (--data-dir for --data_dir), as
+  // most command lines do; only the name before any '=' changes.
+  std::vector<std::string> spelled(argv, argv + argc);
+  for (size_t i = 1; i < spelled.size(); ++i) {
+    std::string& arg = spelled[i];
+    if (arg == "--") break;
+    if (arg.size() < 3 || arg.compare(0, 2, "--") != 0) continue;
+    size_t end = std::min(arg.find('='), arg.size());
+    std::replace(arg.begin() + 2, arg.begin() + static_cast<long>(end), '-',
+                 '_');
+  }
+  std::vector<char*> spelled_argv;
+  for (std::string& arg : spelled) spelled_argv.push_back(arg.data());
+  std::vector<char*> rest = absl::ParseCommandLine(
+      static_cast<int>(spelled_argv.size()), spelled_argv.data());
   // Debian's abseil checks lock order on every Mutex operation (a few
   // percent of each call); the broker's lock use is simple and tested.
   absl::SetMutexDeadlockDetectionMode(absl::OnDeadlockCycle::kIgnore);

@@ -223,6 +223,15 @@ INSTANTIATE_TEST_SUITE_P(
             "give --config FILE, or --data_dir DIR to keep the policy in a "
             "store"},
         StartupFailure{{"--config=config.yaml"}, 2, "--listen is required"},
+        // Dashes spell the same flags as underscores.
+        StartupFailure{{"--config=config.yaml", "--ready-file=/nonexistent/r",
+                        "--listen=127.0.0.1:0"},
+                       1,
+                       "cannot write --ready_file"},
+        StartupFailure{
+            {"--config=config.yaml", "--no-such-flag", "--listen=127.0.0.1:0"},
+            1,
+            "no_such_flag"},
         StartupFailure{{"--config=config.yaml", "--seed_config=config.yaml",
                         "--data_dir=data", "--listen=127.0.0.1:0"},
                        1,

@@ -189,6 +189,14 @@ class StoreStartupTest : public ::testing::Test {
   StoreBroker broker_;
 };
 
+TEST_F(StoreStartupTest, FlagsMayBeSpelledWithDashes) {
+  ASSERT_TRUE(
+      broker_.StartWith({"--data-dir=" + broker_.data_dir(),
+                         "--kek-file=" + broker_.kek(), "--enable-admin"}));
+  EXPECT_EQ(Status().store_path(), broker_.data_dir() + "/certbroker.db");
+  EXPECT_EQ(Status().kek_id(), KekId(broker_.kek()));
+}
+
 TEST_F(StoreStartupTest, BadKekFileCreatesNoStore) {
   std::string log;
   std::string data_dir = broker_.dir().Path("never-created");
