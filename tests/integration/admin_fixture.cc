@@ -84,6 +84,13 @@ bool StoreBroker::StartWith(const std::vector<std::string>& arguments) {
   return true;
 }
 
+grpc::Status StoreBroker::ClientCertificate(
+    const std::string& host, v1::GetClientCertificateResponse* response) {
+  v1::GetClientCertificateRequest request;
+  request.mutable_target()->set_host(host);
+  return broker_->GetClientCertificate(Context().get(), request, response);
+}
+
 int StoreBroker::Stop() {
   int code = process_->Stop();
   process_.reset();

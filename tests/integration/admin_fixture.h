@@ -57,6 +57,10 @@ class StoreBroker {
   // Kill kills it with SIGKILL.
   void Kill();
 
+  // ClientCertificate asks the broker which certificate `host` gets.
+  grpc::Status ClientCertificate(const std::string& host,
+                                 v1::GetClientCertificateResponse* response);
+
   const TempDir& dir() const { return dir_; }
   std::string data_dir() const { return dir_.Path("data"); }
   std::string kek() const { return kek_; }

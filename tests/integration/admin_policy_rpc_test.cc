@@ -80,11 +80,8 @@ TEST_F(AdminPolicyTest, StoredPolicyTakesEffectWithItsVersion) {
   EXPECT_EQ(Get().document(), kPayPolicy);
   EXPECT_EQ(Get().source(), "store");
 
-  v1::GetClientCertificateRequest request;
-  request.mutable_target()->set_host("pay.example.test");
   v1::GetClientCertificateResponse response;
-  grpc::Status given = broker_.broker().GetClientCertificate(
-      Context().get(), request, &response);
+  grpc::Status given = broker_.ClientCertificate("pay.example.test", &response);
   ASSERT_TRUE(given.ok()) << given.error_message();
   EXPECT_EQ(response.certificate_id(), "pay-client");
   ASSERT_EQ(response.certificate_chain_size(), 1);

@@ -318,11 +318,8 @@ TEST_F(StoreStartupTest, KekRotationAcrossRestarts) {
   // B alone opens every key, and the exportable one is handed out whole.
   ASSERT_TRUE(broker_.StartWith(StoreArguments(kek_b)));
   EXPECT_EQ(Version(), before + 1);
-  v1::GetClientCertificateRequest request;
-  request.mutable_target()->set_host("pay.example.test");
   v1::GetClientCertificateResponse response;
-  grpc::Status given = broker_.broker().GetClientCertificate(
-      Context().get(), request, &response);
+  grpc::Status given = broker_.ClientCertificate("pay.example.test", &response);
   ASSERT_TRUE(given.ok()) << given.error_message();
   EXPECT_EQ(response.certificate_id(), "pay-client");
   ASSERT_GE(response.certificate_chain_size(), 1);
