@@ -2,12 +2,12 @@
 #include "broker/catalog/catalog.h"
 
 #include "absl/status/status.h"
-#include "absl/strings/ascii.h"
 #include "absl/strings/escaping.h"
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/strip.h"
 #include "broker/common/status_macros.h"
+#include "broker/config/config_loader.h"
 
 namespace certbroker::catalog {
 namespace {
@@ -93,27 +93,22 @@ absl::StatusOr<Catalog> LoadCatalog(store::Store& store) {
                    kConsistentReadAttempts, " attempts to read it; retry"));
 }
 
-int64_t BumpVersion(const Catalog& catalog, std::string files_digest,
+int64_t BumpVersion(const storage::PolicyVersion& current,
+                    int64_t current_revision, std::string files_digest,
                     std::vector<store::Op>& ops) {
   storage::PolicyVersion next;
-  next.set_version(catalog.version.version() + 1);
+  next.set_version(current.version() + 1);
   next.set_files_digest(std::move(files_digest));
   ops.push_back(store::Op::Put(std::string(kPolicyVersionKey),
-                               next.SerializeAsString(),
-                               catalog.version_revision));
+                               next.SerializeAsString(), current_revision));
   return next.version();
 }
 
 absl::Status ValidateId(absl::string_view id, absl::string_view what) {
-  bool ok = !id.empty() && id.size() <= 128;
-  for (char c : id) {
-    if (!absl::ascii_isalnum(static_cast<unsigned char>(c)) && c != '.' &&
-        c != '_' && c != '-') {
-      ok = false;
-    }
+  // Ids are the configuration's names, except the two that read as paths.
+  if (config::IsValidName(id) && id != "." && id != "..") {
+    return absl::OkStatus();
   }
-  if (id == "." || id == "..") ok = false;
-  if (ok) return absl::OkStatus();
   return absl::InvalidArgumentError(
       absl::StrCat(what, " '", absl::CEscape(id.substr(0, 130)),
                    "' is not valid: use 1-128 letters, digits, '.', '_', '-'"));

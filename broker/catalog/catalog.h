@@ -47,11 +47,13 @@ struct Catalog {
 // DATA_LOSS names a value that does not decode.
 absl::StatusOr<Catalog> LoadCatalog(store::Store& store);
 
-// BumpVersion appends to `ops` the write of the next policy version (with
-// `files_digest`), conditional on `catalog` still being current, and
-// returns the new version. Committing `ops` then fails with ABORTED when
-// another writer changed the catalog in between.
-int64_t BumpVersion(const Catalog& catalog, std::string files_digest,
+// BumpVersion appends to `ops` the write of the version after `current`
+// (with `files_digest`), conditional on kPolicyVersionKey still being at
+// `current_revision` (Catalog::version_revision), and returns the new
+// version. Committing `ops` then fails with ABORTED when another writer
+// changed the catalog in between.
+int64_t BumpVersion(const storage::PolicyVersion& current,
+                    int64_t current_revision, std::string files_digest,
                     std::vector<store::Op>& ops);
 
 // ValidateId returns INVALID_ARGUMENT unless `id` is 1-128 letters, digits,

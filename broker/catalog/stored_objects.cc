@@ -139,17 +139,11 @@ absl::StatusOr<storage::StoredTrustBundle> MakeTrustBundle(
   std::string where = absl::StrCat(kTrustBundlePrefix, id);
   auto roots = x509::ParsePemCertificates(pem, "certificates_pem");
   if (!roots.ok()) return Prefixed(where, roots.status());
+  CB_RETURN_IF_ERROR(policy::CheckTrustBundleRoots(*roots, where));
   storage::StoredTrustBundle stored;
   stored.set_id(id);
-  for (size_t i = 0; i < roots->size(); ++i) {
-    X509* root = (*roots)[i].get();
-    if (X509_check_issued(root, root) != X509_V_OK) {
-      return absl::InvalidArgumentError(absl::StrCat(
-          where, ": certificate ", i + 1, " (", x509::SubjectName(root),
-          ") is not a self-signed root; trust bundles hold roots, and "
-          "intermediates belong in the chain the server sends"));
-    }
-    stored.add_certificates_der(x509::CertificateToDer(root));
+  for (const auto& root : *roots) {
+    stored.add_certificates_der(x509::CertificateToDer(root.get()));
   }
   return stored;
 }

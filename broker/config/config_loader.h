@@ -33,6 +33,10 @@ absl::StatusOr<BrokerConfig> ParseConfigDocument(absl::string_view text,
 // when the file cannot be read.
 absl::StatusOr<BrokerConfig> LoadConfigFile(const std::string& path);
 
+// IsValidName is true for the names and ids the configuration uses: 1-128
+// letters, digits, '.', '_' and '-'.
+bool IsValidName(absl::string_view name);
+
 // StoredNames are the ids of the certificates and trust bundles the broker's
 // store holds. Rules may name them like the configuration's own; the
 // configuration may not define the same ids again.

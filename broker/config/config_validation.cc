@@ -28,17 +28,6 @@ absl::Status Problem(absl::string_view source, absl::string_view path,
       absl::StrCat(source, ": ", path, ": ", what));
 }
 
-bool IsValidName(absl::string_view name) {
-  if (name.empty() || name.size() > 128) return false;
-  for (char c : name) {
-    if (!absl::ascii_isalnum(static_cast<unsigned char>(c)) && c != '.' &&
-        c != '_' && c != '-') {
-      return false;
-    }
-  }
-  return true;
-}
-
 absl::Status CheckName(absl::string_view source, const std::string& path,
                        absl::string_view name, std::set<std::string>& seen) {
   if (name.empty()) return Problem(source, path, "required");
@@ -251,6 +240,17 @@ absl::Status ValidateRule(const BrokerConfig& config, absl::string_view source,
 }
 
 }  // namespace
+
+bool IsValidName(absl::string_view name) {
+  if (name.empty() || name.size() > 128) return false;
+  for (char c : name) {
+    if (!absl::ascii_isalnum(static_cast<unsigned char>(c)) && c != '.' &&
+        c != '_' && c != '-') {
+      return false;
+    }
+  }
+  return true;
+}
 
 absl::Status ValidateConfig(const BrokerConfig& config,
                             absl::string_view source,

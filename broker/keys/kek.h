@@ -34,6 +34,9 @@ struct KekFileOptions {
   // fsGroup, which adds group read). For a Secret volume prefer
   // `defaultMode: 0400` (or an item `mode: 0400`), which needs no option.
   bool allow_insecure_permissions = false;
+  // insecure_permissions_hint ends the error for such a file, telling how
+  // to allow it where FromFile is called (a program names its own flag).
+  std::string insecure_permissions_hint = "set allow_insecure_permissions";
 };
 
 // Kek is a key-encryption key. Its material never leaves the object except

@@ -196,8 +196,8 @@ absl::StatusOr<Kek> Kek::FromFile(const std::string& path,
     return absl::FailedPreconditionError(absl::StrFormat(
         "KEK file %s has mode %04o, which lets its group or others access it; "
         "make it owner-only (chmod 600, or defaultMode: 0400 on a Kubernetes "
-        "Secret volume) or set allow_insecure_permissions",
-        path, mode));
+        "Secret volume) or %s",
+        path, mode, options.insecure_permissions_hint));
   }
   // One byte more than the cap tells a file at the cap from a bigger one.
   Wiped<kMaxKekFileBytes + 1> contents;

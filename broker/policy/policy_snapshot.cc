@@ -1,6 +1,7 @@
 // Compiling a configuration into a PolicySnapshot.
 #include "broker/policy/policy_snapshot.h"
 
+#include <algorithm>
 #include <map>
 #include <set>
 
@@ -127,16 +128,8 @@ absl::StatusOr<x509::CertificateList> LoadBundle(
     return absl::InvalidArgumentError(absl::StrCat(
         loader.source(), ": ", path, ": ", roots.status().message()));
   }
-  for (size_t i = 0; i < roots->size(); ++i) {
-    X509* root = (*roots)[i].get();
-    if (X509_check_issued(root, root) != X509_V_OK) {
-      return absl::InvalidArgumentError(absl::StrCat(
-          loader.source(), ": ", path, ": ", origin, ": certificate ", i + 1,
-          " (", x509::SubjectName(root),
-          ") is not a self-signed root; trust bundles hold roots, and "
-          "intermediates belong in the chain the server sends"));
-    }
-  }
+  CB_RETURN_IF_ERROR(CheckTrustBundleRoots(
+      *roots, absl::StrCat(loader.source(), ": ", path, ": ", origin)));
   return roots;
 }
 
@@ -200,6 +193,20 @@ absl::Duration ToDuration(const google::protobuf::Duration& duration) {
 }
 
 }  // namespace
+
+absl::Status CheckTrustBundleRoots(const x509::CertificateList& roots,
+                                   absl::string_view where) {
+  for (size_t i = 0; i < roots.size(); ++i) {
+    X509* root = roots[i].get();
+    if (X509_check_issued(root, root) != X509_V_OK) {
+      return absl::InvalidArgumentError(absl::StrCat(
+          where, ": certificate ", i + 1, " (", x509::SubjectName(root),
+          ") is not a self-signed root; trust bundles hold roots, and "
+          "intermediates belong in the chain the server sends"));
+    }
+  }
+  return absl::OkStatus();
+}
 
 absl::StatusOr<std::shared_ptr<PolicySnapshot>> CompilePolicy(
     const config::BrokerConfig& config, const std::string& base_dir,
@@ -283,9 +290,6 @@ absl::StatusOr<std::shared_ptr<PolicySnapshot>> CompilePolicy(
     std::vector<std::string> names(
         rule.server_validation().trust_bundles().begin(),
         rule.server_validation().trust_bundles().end());
-    for (const std::string& name : names) {
-      snapshot->bundle_users_.emplace(name, rule.name());
-    }
     if (!names.empty()) {
       auto& store = stores[names];
       if (store == nullptr) {
@@ -331,9 +335,12 @@ std::vector<std::string> PolicySnapshot::RulesUsingCertificate(
 std::vector<std::string> PolicySnapshot::RulesUsingBundle(
     absl::string_view name) const {
   std::vector<std::string> names;
-  auto range = bundle_users_.equal_range(std::string(name));
-  for (auto it = range.first; it != range.second; ++it) {
-    names.push_back(it->second);
+  for (const CompiledRule& rule : rules_) {
+    if (rule.trust == nullptr) continue;
+    const auto& bundles = rule.trust->bundle_names();
+    if (std::find(bundles.begin(), bundles.end(), name) != bundles.end()) {
+      names.push_back(rule.name);
+    }
   }
   return names;
 }

@@ -98,7 +98,6 @@ class PolicySnapshot {
   std::string files_digest_;
   std::vector<std::string> watched_dirs_;
   std::map<std::string, std::shared_ptr<const ClientCertificate>> certificates_;
-  std::multimap<std::string, std::string> bundle_users_;  // Bundle -> rule.
   std::vector<CompiledRule> rules_;  // Never resized after index_ is built.
   RuleIndex index_;
   std::vector<bssl::UniquePtr<X509_CRL>> crls_;
@@ -107,6 +106,11 @@ class PolicySnapshot {
   uint32_t max_message_bytes_ = 1 << 20;
   absl::Duration default_cache_ttl_ = absl::Seconds(300);
 };
+
+// CheckTrustBundleRoots fails with INVALID_ARGUMENT, prefixed by `where`,
+// when a certificate of a trust bundle is not a self-signed root.
+absl::Status CheckTrustBundleRoots(const x509::CertificateList& roots,
+                                   absl::string_view where);
 
 // CompilePolicy validates `config` (ValidateConfig, with the stored names)
 // and builds a snapshot, reading the PEM files it names (relative paths are

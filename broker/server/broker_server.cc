@@ -8,7 +8,6 @@
 
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
-#include "absl/strings/str_replace.h"
 #include "broker/common/file.h"
 #include "broker/common/log.h"
 #include "broker/keys/kek.h"
@@ -41,16 +40,11 @@ absl::StatusOr<std::unique_ptr<keys::KeyRing>> LoadKeys(
   keys::KekFileOptions file_options;
   file_options.allow_insecure_permissions =
       options.allow_insecure_kek_permissions;
-  // The keys library names its option; say which flag sets it.
+  file_options.insecure_permissions_hint =
+      "start certbrokerd with --allow_insecure_kek_permissions";
   auto flag_error = [](absl::string_view flag, const absl::Status& status) {
-    return absl::Status(
-        status.code(),
-        absl::StrCat(
-            flag, ": ",
-            absl::StrReplaceAll(status.message(),
-                                {{"set allow_insecure_permissions",
-                                  "start certbrokerd with "
-                                  "--allow_insecure_kek_permissions"}})));
+    return absl::Status(status.code(),
+                        absl::StrCat(flag, ": ", status.message()));
   };
   auto current = keys::Kek::FromFile(options.kek_file, file_options);
   if (!current.ok()) return flag_error("--kek_file", current.status());

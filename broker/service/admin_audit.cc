@@ -167,8 +167,7 @@ grpc::ServerWriteReactor<v1::AuditRecord>*
 CertificateAdminService::WatchAuditRecords(
     Context*, const v1::WatchAuditRecordsRequest* request) {
   if (simulation_only_) {
-    return new Refused(absl::PermissionDeniedError(
-        "certbrokerd serves only policy simulation (--enable_simulation)"));
+    return new Refused(SimulationOnlyError());
   }
   if (audit_ == nullptr) return new Refused(NoAuditLog());
   return new AuditWatch(*audit_, *request);

@@ -32,23 +32,6 @@ state::Mutation Upsert(std::map<std::string, Stored> catalog::Catalog::*map,
   };
 }
 
-// Lookup finds `name` under `prefix` in `map`, or NOT_FOUND.
-template <typename Stored>
-absl::StatusOr<const Stored*> Lookup(const std::map<std::string, Stored>& map,
-                                     absl::string_view name,
-                                     absl::string_view prefix,
-                                     Decision& decision) {
-  CB_ASSIGN_OR_RETURN(std::string id,
-                      catalog::IdFromName(name, prefix, "name"));
-  decision.target = absl::StrCat(prefix, id);
-  auto found = map.find(id);
-  if (found == map.end()) {
-    return absl::NotFoundError(
-        absl::StrCat(decision.target, " does not exist"));
-  }
-  return &found->second;
-}
-
 }  // namespace
 
 grpc::ServerUnaryReactor* CertificateAdminService::UpdateTrustBundle(

@@ -236,7 +236,7 @@ absl::Status CertificateAdminService::DeleteStored(absl::string_view name,
           },
           /*validate_only=*/false));
   Applied(result, key, "deleted", decision);
-  policy_version = result.version;
+  policy_version = result.snapshot->version();
   return absl::OkStatus();
 }
 
@@ -252,18 +252,11 @@ grpc::ServerUnaryReactor* CertificateAdminService::GetCertificate(
     Context* context, const v1::GetCertificateRequest* request,
     v1::Certificate* response) {
   return Read(context, "GetCertificate", [&](Decision& decision) {
-    CB_ASSIGN_OR_RETURN(
-        std::string id,
-        catalog::IdFromName(request->name(), catalog::kCertificatePrefix,
-                            "name"));
-    decision.target = absl::StrCat(catalog::kCertificatePrefix, id);
     auto catalog = manager_.catalog();
-    auto found = catalog->certificates.find(id);
-    if (found == catalog->certificates.end()) {
-      return absl::NotFoundError(
-          absl::StrCat(decision.target, " does not exist"));
-    }
-    *response = CertificateResource(found->second);
+    CB_ASSIGN_OR_RETURN(auto* stored,
+                        Lookup(catalog->certificates, request->name(),
+                               catalog::kCertificatePrefix, decision));
+    *response = CertificateResource(*stored);
     return absl::OkStatus();
   });
 }

@@ -89,7 +89,8 @@ absl::Status CertificateAdminService::PutPolicy(
   response.set_document(document);
   response.set_source("store");
   int64_t version = 0;
-  if (!request.validate_only() && absl::SimpleAtoi(result.version, &version)) {
+  if (result.committed &&
+      absl::SimpleAtoi(result.snapshot->version(), &version)) {
     response.set_version(version);
     SetTimestamp(catalog::FromMicros(stored.update_time_micros()),
                  *response.mutable_update_time());

@@ -90,6 +90,12 @@ std::string NextPageToken(absl::string_view last_id) {
   return absl::WebSafeBase64Escape(absl::StrCat(kTokenPrefix, last_id));
 }
 
+absl::Status SimulationOnlyError() {
+  return absl::PermissionDeniedError(
+      "certbrokerd serves only policy simulation (--enable_simulation); "
+      "start it with --enable_admin for the rest of the admin API");
+}
+
 void SetTimestamp(absl::Time time, google::protobuf::Timestamp& out) {
   out.set_seconds(absl::ToUnixSeconds(time));
   out.set_nanos(static_cast<int32_t>(

@@ -4,11 +4,14 @@
 #define CERTBROKER_BROKER_SERVICE_ADMIN_RESOURCES_H_
 
 #include <cstdint>
+#include <map>
 #include <string>
 
 #include "absl/status/statusor.h"
+#include "absl/strings/str_cat.h"
 #include "absl/time/time.h"
 #include "broker/catalog/catalog.h"
+#include "broker/service/decision_log.h"
 #include "certbroker/v1/admin.pb.h"
 #include "google/protobuf/timestamp.pb.h"
 
@@ -43,6 +46,28 @@ std::string ForPage(const Map& map, const Page& page, Keep keep, Emit emit) {
   }
   return "";
 }
+
+// Lookup finds the stored value named `name` (under `prefix`, which the
+// name may omit) in `map`, setting decision.target; NOT_FOUND when absent.
+template <typename Stored>
+absl::StatusOr<const Stored*> Lookup(const std::map<std::string, Stored>& map,
+                                     absl::string_view name,
+                                     absl::string_view prefix,
+                                     Decision& decision) {
+  auto id = catalog::IdFromName(name, prefix, "name");
+  if (!id.ok()) return id.status();
+  decision.target = absl::StrCat(prefix, *id);
+  auto found = map.find(*id);
+  if (found == map.end()) {
+    return absl::NotFoundError(
+        absl::StrCat(decision.target, " does not exist"));
+  }
+  return &found->second;
+}
+
+// SimulationOnlyError is the answer to every admin method but the
+// simulation when certbrokerd runs with --enable_simulation alone.
+absl::Status SimulationOnlyError();
 
 void SetTimestamp(absl::Time time, google::protobuf::Timestamp& out);
 absl::Time FromTimestamp(const google::protobuf::Timestamp& timestamp);

@@ -108,11 +108,17 @@ absl::Status CertificateAdminService::Rotate(v1::RotateKekResponse& response,
     }
     return absl::OkStatus();
   };
-  // Nothing to do is not a change: no version bump.
-  catalog::Catalog current = *manager_.catalog();
-  std::vector<store::Op> planned;
-  CB_RETURN_IF_ERROR(rewrap(current, planned));
-  if (planned.empty()) {
+  // Nothing to do is not a change: no version bump. Telling needs only the
+  // KEK id each envelope names, not a re-wrap.
+  auto catalog = manager_.catalog();
+  int32_t stale = 0;
+  for (const auto& [id, stored] : catalog->certificates) {
+    CB_ASSIGN_OR_RETURN(std::string kek,
+                        keys::KeyRing::SealedKekId(stored.sealed_key()));
+    if (kek != keys->current().id()) ++stale;
+  }
+  if (stale == 0) {
+    already = static_cast<int32_t>(catalog->certificates.size());
     response.set_already_current(already);
     response.set_policy_version(manager_.current().Get()->version());
     decision.verdict = "unchanged";
@@ -126,7 +132,7 @@ absl::Status CertificateAdminService::Rotate(v1::RotateKekResponse& response,
                       manager_.Change(rewrap, /*validate_only=*/false));
   response.set_rewrapped(rewrapped);
   response.set_already_current(already);
-  response.set_policy_version(result.version);
+  response.set_policy_version(result.snapshot->version());
   Applied(result, "keks",
           absl::StrCat("re-wrapped ", rewrapped, " keys under KEK ",
                        keys->current().id(), " in one transaction; ", already,

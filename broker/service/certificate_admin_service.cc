@@ -6,6 +6,7 @@
 #include "absl/strings/str_cat.h"
 #include "broker/common/status_macros.h"
 #include "broker/config/config_loader.h"
+#include "broker/service/admin_resources.h"
 #include "broker/service/server_decision.h"
 #include "broker/service/unary_call.h"
 
@@ -62,21 +63,11 @@ CertificateAdminService::CertificateAdminService(state::PolicyManager& manager,
       simulation_only_(simulation_only),
       clock_(std::move(clock)) {}
 
-namespace {
-
-absl::Status SimulationOnly() {
-  return absl::PermissionDeniedError(
-      "certbrokerd serves only policy simulation (--enable_simulation); "
-      "start it with --enable_admin for the rest of the admin API");
-}
-
-}  // namespace
-
 grpc::ServerUnaryReactor* CertificateAdminService::Read(
     Context* context, absl::string_view rpc,
     const std::function<absl::Status(Decision&)>& decide) {
   return ServeUnary(calls_, nullptr, context, rpc, [&](Decision& decision) {
-    if (simulation_only_) return SimulationOnly();
+    if (simulation_only_) return SimulationOnlyError();
     decision.verdict = "read";
     return decide(decision);
   });
@@ -86,7 +77,7 @@ grpc::ServerUnaryReactor* CertificateAdminService::Change(
     Context* context, absl::string_view rpc,
     const std::function<absl::Status(Decision&)>& decide) {
   return ServeChange(calls_, audit_, context, rpc, [&](Decision& decision) {
-    if (simulation_only_) return SimulationOnly();
+    if (simulation_only_) return SimulationOnlyError();
     return decide(decision);
   });
 }
@@ -96,10 +87,9 @@ void CertificateAdminService::Applied(const state::ChangeResult& result,
                                       absl::string_view what,
                                       Decision& decision) {
   decision.target = std::string(resource);
-  decision.verdict = result.version.empty() ? "validated" : "changed";
+  decision.verdict = result.committed ? "changed" : "validated";
   decision.reason = "OK";
-  decision.policy_version =
-      result.version.empty() ? result.snapshot->version() : result.version;
+  decision.policy_version = result.snapshot->version();
   decision.detail = std::string(what);
 }
 

@@ -82,14 +82,14 @@ absl::StatusOr<std::unique_ptr<PolicyManager>> PolicyManager::Create(
           "the stored policy (and `certbrokerctl policy put` to replace it)"));
     }
     if (!manager->options_.seed_config_path.empty()) {
-      CB_RETURN_IF_ERROR(manager->Seed());
+      CB_RETURN_IF_ERROR(manager->Seed(catalog));
     }
   }
   CB_RETURN_IF_ERROR(manager->ReloadLocked());
   return manager;
 }
 
-absl::Status PolicyManager::Seed() {
+absl::Status PolicyManager::Seed(const catalog::Catalog& catalog) {
   const std::string& path = options_.seed_config_path;
   auto text = ReadFile(path);
   if (!text.ok()) {
@@ -97,32 +97,35 @@ absl::Status PolicyManager::Seed() {
         text.status().code(),
         absl::StrCat("--seed_config: ", text.status().message()));
   }
-  auto seeded = ChangeLocked(
-      [&](catalog::Catalog& candidate, std::vector<store::Op>& ops) {
-        if (candidate.policy.has_value()) {
-          if (candidate.policy->document() != *text) {
-            LogWarning(absl::StrCat(
-                "--seed_config ", path,
-                " ignored: the store already holds a different policy "
-                "document (policy version ",
-                candidate.version.version(), "); once seeded, the store wins"));
-          }
-          return absl::CancelledError("already seeded");
-        }
-        catalog::storage::StoredPolicy document;
-        document.set_document(*text);
-        document.set_base_dir(DirectoryOf(path));
-        document.set_update_time_micros(catalog::ToMicros(absl::Now()));
-        ops.push_back(store::Op::Put(std::string(catalog::kPolicyDocumentKey),
-                                     document.SerializeAsString(), 0));
-        candidate.policy = std::move(document);
-        return absl::OkStatus();
-      },
-      /*validate_only=*/false);
-  if (absl::IsCancelled(seeded.status())) return absl::OkStatus();
-  if (!seeded.ok()) return seeded.status();
+  if (catalog.policy.has_value()) {
+    if (catalog.policy->document() != *text) {
+      LogWarning(absl::StrCat(
+          "--seed_config ", path,
+          " ignored: the store already holds a different policy document "
+          "(policy version ",
+          catalog.version.version(), "); once seeded, the store wins"));
+    }
+    return absl::OkStatus();
+  }
+  // The document key must still be absent when this commits (expected
+  // revision 0), so a concurrent seeder cannot be overwritten.
+  CB_ASSIGN_OR_RETURN(
+      ChangeResult seeded,
+      ChangeLocked(
+          [&](catalog::Catalog& candidate, std::vector<store::Op>& ops) {
+            catalog::storage::StoredPolicy document;
+            document.set_document(*text);
+            document.set_base_dir(DirectoryOf(path));
+            document.set_update_time_micros(catalog::ToMicros(absl::Now()));
+            ops.push_back(
+                store::Op::Put(std::string(catalog::kPolicyDocumentKey),
+                               document.SerializeAsString(), 0));
+            candidate.policy = std::move(document);
+            return absl::OkStatus();
+          },
+          /*validate_only=*/false));
   LogInfo(absl::StrCat("seeded the store's policy from ", path,
-                       ": policy_version=", seeded->version));
+                       ": policy_version=", seeded.snapshot->version()));
   return absl::OkStatus();
 }
 
@@ -228,7 +231,8 @@ absl::Status PolicyManager::ReloadLocked() {
          catalog.version.files_digest() != snapshot->files_digest())) {
       std::vector<store::Op> ops;
       int64_t version =
-          catalog::BumpVersion(catalog, snapshot->files_digest(), ops);
+          catalog::BumpVersion(catalog.version, catalog.version_revision,
+                               snapshot->files_digest(), ops);
       auto revision = options_.store->Commit(ops);
       if (absl::IsAborted(revision.status()) && attempt < kAttempts) continue;
       if (!revision.ok()) return revision.status();
@@ -277,13 +281,15 @@ absl::StatusOr<ChangeResult> PolicyManager::ChangeLocked(
   }
   CB_ASSIGN_OR_RETURN(catalog::Catalog candidate,
                       catalog::LoadCatalog(*options_.store));
-  const catalog::Catalog base = candidate;
   std::vector<store::Op> ops;
   CB_RETURN_IF_ERROR(mutation(candidate, ops));
   CB_ASSIGN_OR_RETURN(std::shared_ptr<policy::PolicySnapshot> snapshot,
                       CompileCatalog(candidate));
-  if (validate_only) return ChangeResult{std::move(snapshot), ""};
-  int64_t version = catalog::BumpVersion(base, snapshot->files_digest(), ops);
+  if (validate_only) return ChangeResult{std::move(snapshot), false};
+  // Mutations leave the version fields alone: they are the loaded ones.
+  int64_t version =
+      catalog::BumpVersion(candidate.version, candidate.version_revision,
+                           snapshot->files_digest(), ops);
   auto revision = options_.store->Commit(ops);
   if (absl::IsAborted(revision.status())) {
     return absl::AbortedError(absl::StrCat(
@@ -296,7 +302,7 @@ absl::StatusOr<ChangeResult> PolicyManager::ChangeLocked(
   candidate.version.set_files_digest(snapshot->files_digest());
   candidate.version_revision = *revision;
   Publish(snapshot, std::move(candidate));
-  return ChangeResult{std::move(snapshot), absl::StrCat(version)};
+  return ChangeResult{std::move(snapshot), true};
 }
 
 std::shared_ptr<const catalog::Catalog> PolicyManager::catalog() const {

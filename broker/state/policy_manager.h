@@ -62,14 +62,17 @@ struct PolicyManagerOptions {
 };
 
 // Mutation edits a copy of the catalog for an admin change and appends the
-// store operations that make the same edit (without the version bump).
+// store operations that make the same edit (without the version bump; it
+// leaves Catalog::version and version_revision alone).
 using Mutation =
     std::function<absl::Status(catalog::Catalog&, std::vector<store::Op>&)>;
 
 // ChangeResult is what an applied (or validated) change produced.
 struct ChangeResult {
+  // The compiled result; once committed, its version() is the new policy
+  // version.
   std::shared_ptr<const policy::PolicySnapshot> snapshot;
-  std::string version;  // The new policy version ("" for validate_only).
+  bool committed = false;  // False for validate_only.
 };
 
 class PolicyManager {
@@ -125,7 +128,8 @@ class PolicyManager {
  private:
   explicit PolicyManager(PolicyManagerOptions options);
 
-  absl::Status Seed() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  absl::Status Seed(const catalog::Catalog& catalog)
+      ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   absl::StatusOr<ChangeResult> ChangeLocked(const Mutation& mutation,
                                             bool validate_only)
       ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);

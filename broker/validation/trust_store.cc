@@ -34,6 +34,7 @@ absl::StatusOr<std::shared_ptr<const TrustStore>> TrustStore::Create(
   }
   std::sort(trust->fingerprints_.begin(), trust->fingerprints_.end());
   trust->description_ = absl::StrJoin(bundle_names, ", ");
+  trust->bundle_names_ = std::move(bundle_names);
   return std::shared_ptr<const TrustStore>(std::move(trust));
 }
 

@@ -33,12 +33,16 @@ class TrustStore {
   // Description names the bundles, for details.
   const std::string& description() const { return description_; }
 
+  // bundle_names are the names the store was created with.
+  const std::vector<std::string>& bundle_names() const { return bundle_names_; }
+
  private:
   TrustStore() = default;
 
   bssl::UniquePtr<X509_STORE> store_;
   std::vector<std::string> fingerprints_;
   std::string description_;
+  std::vector<std::string> bundle_names_;
 };
 
 }  // namespace certbroker::validation

@@ -74,6 +74,18 @@ BenchChain MakeChain(const std::vector<std::string>& dns_names) {
   return chain;
 }
 
+std::string WriteBenchConfig(const testing::TempDir& dir,
+                             const devpki::Issued& root,
+                             absl::string_view extra) {
+  dir.Write("pki/ca.pem", root.CertificatePem());
+  return dir.Write(
+      "config.yaml",
+      absl::StrCat("trust_bundles: [{name: bench, pem_file: pki/ca.pem}]\n",
+                   extra,
+                   "rules: [{name: bench, match: {hosts: ['*.example.test']}, "
+                   "server_validation: {trust_bundles: [bench]}}]\n"));
+}
+
 std::unique_ptr<testing::BrokerProcess> StartBroker(
     const testing::TempDir& dir, const std::string& config_path,
     absl::Duration timeout) {

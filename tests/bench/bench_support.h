@@ -50,6 +50,13 @@ struct BenchChain {
 // MakeChain issues a BenchChain whose leaf holds `dns_names`; exits on error.
 BenchChain MakeChain(const std::vector<std::string>& dns_names);
 
+// WriteBenchConfig writes `root` as dir/pki/ca.pem and a configuration
+// with one rule trusting it for *.example.test, plus `extra` (YAML lines),
+// and returns the configuration's path.
+std::string WriteBenchConfig(const testing::TempDir& dir,
+                             const devpki::Issued& root,
+                             absl::string_view extra = "");
+
 // StartBroker starts certbrokerd on `config_path`, listening on a Unix
 // socket in `dir`; exits on error.
 std::unique_ptr<testing::BrokerProcess> StartBroker(

@@ -15,6 +15,7 @@
 #include "broker/validation/server_chain_validator.h"
 #include "certbroker/v1/broker.grpc.pb.h"
 #include "grpcpp/grpcpp.h"
+#include "tests/bench/bench_support.h"
 #include "tests/support/broker_process.h"
 #include "tests/support/grpc_probes.h"
 #include "tests/support/temp_dir.h"
@@ -96,12 +97,7 @@ int Run() {
 
   // Over the real broker's Unix socket.
   testing::TempDir dir;
-  dir.Write("pki/ca.pem", root.CertificatePem());
-  std::string config =
-      dir.Write("config.yaml",
-                "trust_bundles: [{name: bench, pem_file: pki/ca.pem}]\n"
-                "rules: [{name: bench, match: {hosts: ['*.example.test']}, "
-                "server_validation: {trust_bundles: [bench]}}]\n");
+  std::string config = WriteBenchConfig(dir, root);
   auto broker = testing::BrokerProcess::Start(
       {"--config=" + config, "--listen=unix:" + dir.Path("bench.sock")},
       dir.path());

@@ -63,13 +63,8 @@ void Block(const char* what, absl::Duration time,
 int Run() {
   BenchChain pki = MakeChain({"api.example.test"});
   testing::TempDir dir;
-  dir.Write("pki/ca.pem", pki.root.CertificatePem());
   std::string config =
-      dir.Write("config.yaml",
-                "trust_bundles: [{name: bench, pem_file: pki/ca.pem}]\n"
-                "verdict_cache: {disabled: true}\n"
-                "rules: [{name: bench, match: {hosts: ['*.example.test']}, "
-                "server_validation: {trust_bundles: [bench]}}]\n");
+      WriteBenchConfig(dir, pki.root, "verdict_cache: {disabled: true}\n");
   auto broker = StartBroker(dir, config);
   pid_t pid = FindBrokerPid(config);
   auto broker_cpu = [pid] { return ProcessCpuSeconds(pid); };
@@ -97,8 +92,8 @@ int Run() {
   auto decide_unmatched = [&] {
     std::string bytes;
     v1::OnServerCertificateResponse response;
-    return testing::RawUnaryCall(channel, kOnServerCertificate,
-                                 unmatched_bytes, bytes) &&
+    return testing::RawUnaryCall(channel, kOnServerCertificate, unmatched_bytes,
+                                 bytes) &&
            response.ParseFromString(bytes) &&
            response.reason() == v1::NO_MATCHING_RULE;
   };

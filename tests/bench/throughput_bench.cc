@@ -121,12 +121,7 @@ double LogLineMicros(const std::string& path, const std::string& message) {
 int Run() {
   BenchChain pki = MakeChain({"api.example.test"});
   testing::TempDir dir;
-  dir.Write("pki/ca.pem", pki.root.CertificatePem());
-  std::string config =
-      dir.Write("config.yaml",
-                "trust_bundles: [{name: bench, pem_file: pki/ca.pem}]\n"
-                "rules: [{name: bench, match: {hosts: ['*.example.test']}, "
-                "server_validation: {trust_bundles: [bench]}}]\n");
+  std::string config = WriteBenchConfig(dir, pki.root);
   auto broker = StartBroker(dir, config);
   pid_t pid = FindBrokerPid(config);
 
