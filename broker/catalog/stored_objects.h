@@ -60,7 +60,8 @@ absl::StatusOr<storage::StoredCertificate> SealCertificate(
     const EVP_PKEY* key, const keys::KeyRing& keys);
 
 // MakeTrustBundle validates and builds a stored trust bundle from PEM: at
-// least one certificate, each a self-signed root.
+// least one certificate, each a self-signed root or a CA certificate
+// (policy::CheckTrustBundleRoots).
 absl::StatusOr<storage::StoredTrustBundle> MakeTrustBundle(
     const std::string& id, absl::string_view pem);
 

@@ -34,6 +34,8 @@ absl::StatusOr<validation::ChainPolicy> CompileChainPolicy(
   if (settings.has_clock_skew())
     policy.clock_skew = ToDuration(settings.clock_skew());
   policy.allow_common_name_fallback = settings.allow_common_name_fallback();
+  policy.enforce_anchor_constraints =
+      !settings.ignore_trust_anchor_constraints();
   const auto& strength = settings.key_strength();
   if (strength.min_rsa_bits() != 0)
     policy.min_rsa_bits = static_cast<int>(strength.min_rsa_bits());

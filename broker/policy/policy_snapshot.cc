@@ -198,11 +198,14 @@ absl::Status CheckTrustBundleRoots(const x509::CertificateList& roots,
                                    absl::string_view where) {
   for (size_t i = 0; i < roots.size(); ++i) {
     X509* root = roots[i].get();
-    if (X509_check_issued(root, root) != X509_V_OK) {
+    bool self_signed = X509_check_issued(root, root) == X509_V_OK;
+    // X509_check_ca is 1 only for basicConstraints cA=TRUE.
+    if (!self_signed && X509_check_ca(root) != 1) {
       return absl::InvalidArgumentError(absl::StrCat(
           where, ": certificate ", i + 1, " (", x509::SubjectName(root),
-          ") is not a self-signed root; trust bundles hold roots, and "
-          "intermediates belong in the chain the server sends"));
+          ") is neither a self-signed root nor a CA certificate "
+          "(basicConstraints cA=TRUE); trust bundles hold the CAs paths end "
+          "at, and a server's own key is trusted with spki_pins instead"));
     }
   }
   return absl::OkStatus();

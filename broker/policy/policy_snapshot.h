@@ -108,7 +108,9 @@ class PolicySnapshot {
 };
 
 // CheckTrustBundleRoots fails with INVALID_ARGUMENT, prefixed by `where`,
-// when a certificate of a trust bundle is not a self-signed root.
+// when a certificate of a trust bundle is neither a self-signed root nor a
+// CA certificate (an intermediate CA may be trusted on its own: paths then
+// end at it).
 absl::Status CheckTrustBundleRoots(const x509::CertificateList& roots,
                                    absl::string_view where);
 

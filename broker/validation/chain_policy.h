@@ -37,6 +37,9 @@ struct ChainPolicy {
   // allow_common_name_fallback: check the subject CN when the leaf has no
   // DNS subject alternative name. Off: only SANs count.
   bool allow_common_name_fallback = false;
+  // enforce_anchor_constraints: the trust anchor's basicConstraints, path
+  // length constraint and extended key usage bind the path below it.
+  bool enforce_anchor_constraints = true;
   int min_rsa_bits = 2048;
   // allowed_curves are the EC curves (NIDs) keys in the path may use.
   std::vector<int> allowed_curves = {NID_X9_62_prime256v1, NID_secp384r1,

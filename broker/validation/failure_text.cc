@@ -8,16 +8,25 @@
 namespace certbroker::validation {
 namespace {
 
-// WhyNotForPurpose says which extension keeps `certificate` from TLS use:
-// the extended key usage, the key usage, or being a CA without the EKU.
-std::string WhyNotForPurpose(const X509* certificate,
+// WhyNotForPurpose says which extension keeps `certificate` from being
+// used for `purpose` ("serverAuth" or "clientAuth"): for any certificate
+// its extended key usage (a CA's restricts what it may issue for); for the
+// leaf its key usage; for a CA its basic constraints or key usage.
+std::string WhyNotForPurpose(const X509* certificate, bool leaf,
                              const std::string& purpose) {
   X509* mutable_certificate = const_cast<X509*>(certificate);  // Reads a cache.
   uint32_t flags = X509_get_extension_flags(mutable_certificate);
-  uint32_t tls_usages = XKU_SSL_SERVER | XKU_SSL_CLIENT;
+  uint32_t wanted = purpose == "clientAuth" ? XKU_SSL_CLIENT : XKU_SSL_SERVER;
   if ((flags & EXFLAG_XKUSAGE) != 0 &&
-      (X509_get_extended_key_usage(mutable_certificate) & tls_usages) == 0) {
-    return "its extended key usage lists neither serverAuth nor clientAuth";
+      (X509_get_extended_key_usage(mutable_certificate) & wanted) == 0) {
+    return absl::StrCat("its extended key usage does not include ", purpose,
+                        leaf ? ""
+                             : " (a CA's extended key usage limits the "
+                               "certificates it may issue)");
+  }
+  if (!leaf) {
+    return "it is not a CA allowed to sign certificates (basicConstraints or "
+           "key usage)";
   }
   if ((flags & EXFLAG_KUSAGE) != 0 &&
       (X509_get_key_usage(mutable_certificate) &
@@ -25,10 +34,7 @@ std::string WhyNotForPurpose(const X509* certificate,
     return "its key usage allows none of digitalSignature, keyEncipherment, "
            "keyAgreement";
   }
-  if ((flags & EXFLAG_XKUSAGE) != 0) {
-    return absl::StrCat("its extended key usage does not include ", purpose);
-  }
-  return "it is a CA certificate or its usage extensions exclude the purpose";
+  return "its Netscape certificate type excludes the purpose";
 }
 
 }  // namespace
@@ -104,8 +110,10 @@ std::string FailureText::Explain(int error, const X509* certificate,
                           IsIpAddress(check.server_name) ? "IP" : "DNS",
                           " subject alternative name");
     case X509_V_ERR_INVALID_PURPOSE:
-      return absl::StrCat(subject, " may not be used for this purpose: ",
-                          WhyNotForPurpose(certificate, purpose_));
+      return absl::StrCat(
+          subject, " may not be used for this purpose: ",
+          WhyNotForPurpose(certificate, ChainIndex(certificate) == 0,
+                           purpose_));
     case X509_V_ERR_CERT_REVOKED:
       return absl::StrCat(subject, " is revoked by a CRL from its issuer");
     case X509_V_ERR_UNABLE_TO_GET_CRL:
@@ -125,6 +133,12 @@ std::string FailureText::Explain(int error, const X509* certificate,
     case X509_V_ERR_EXCLUDED_VIOLATION:
       return absl::StrCat(
           subject, " has a name in the excluded subtrees of a CA above it");
+    case X509_V_ERR_UNSPECIFIED:
+      return absl::StrCat(
+          subject,
+          ": BoringSSL stopped without a specific error (as it does when "
+          "checking a certificate's names against name constraints would "
+          "take over 2^20 comparisons)");
     default:
       return absl::StrCat(subject, ": ", X509_verify_cert_error_string(error));
   }

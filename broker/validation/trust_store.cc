@@ -31,6 +31,8 @@ absl::StatusOr<std::shared_ptr<const TrustStore>> TrustStore::Create(
                                               ": ", x509::DrainErrorQueue()));
     }
     trust->fingerprints_.push_back(std::move(fingerprint));
+    trust->has_intermediate_anchors_ |=
+        X509_check_issued(root.get(), root.get()) != X509_V_OK;
   }
   std::sort(trust->fingerprints_.begin(), trust->fingerprints_.end());
   trust->description_ = absl::StrJoin(bundle_names, ", ");

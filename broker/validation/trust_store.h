@@ -30,6 +30,10 @@ class TrustStore {
   // Contains is true when `certificate` is one of the trusted roots.
   bool Contains(const X509* certificate) const;
 
+  // has_intermediate_anchors is true when some trusted certificate is not
+  // self-signed: paths may then end at a CA below a root.
+  bool has_intermediate_anchors() const { return has_intermediate_anchors_; }
+
   // Description names the bundles, for details.
   const std::string& description() const { return description_; }
 
@@ -42,6 +46,7 @@ class TrustStore {
   bssl::UniquePtr<X509_STORE> store_;
   std::vector<std::string> fingerprints_;
   std::string description_;
+  bool has_intermediate_anchors_ = false;
   std::vector<std::string> bundle_names_;
 };
 

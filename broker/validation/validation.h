@@ -56,6 +56,7 @@ class Validation {
   bool ConfigureContext(X509_STORE_CTX* context, STACK_OF(X509) * crls);
   void CheckDenied(const X509* certificate);
   void CheckPath();
+  void CheckAnchorConstraints();
   void CheckLeafUsage();
   void CheckPins();
   ChainVerdict Verdict();

@@ -75,6 +75,48 @@ void Validation::CheckPath() {
   }
 }
 
+void Validation::CheckAnchorConstraints() {
+  if (!policy_.enforce_anchor_constraints || path_.size() < 2 ||
+      !trust_.Contains(path_.back())) {
+    return;
+  }
+  // The extension accessors fill a cache, hence the casts.
+  X509* anchor = const_cast<X509*>(path_.back());
+  std::string subject = text_.Describe(anchor);
+  uint32_t flags = X509_get_extension_flags(anchor);
+  if ((flags & EXFLAG_BCONS) != 0 && (flags & EXFLAG_CA) == 0) {
+    Record(Reason::INVALID_CA,
+           absl::StrCat(subject,
+                        " is trusted, but its basicConstraints say "
+                        "it is not a CA"));
+  }
+  long path_length = X509_get_pathlen(anchor);
+  size_t intermediates = 0;
+  for (size_t i = 1; i + 1 < path_.size(); ++i) {
+    X509* intermediate = const_cast<X509*>(path_[i]);
+    intermediates += (X509_get_extension_flags(intermediate) & EXFLAG_SI) == 0;
+  }
+  if (path_length >= 0 && intermediates > static_cast<size_t>(path_length)) {
+    Record(Reason::INVALID_CA,
+           absl::StrCat(subject, " allows ", path_length,
+                        " intermediate CAs below it (pathLenConstraint); "
+                        "the path has ",
+                        intermediates));
+  }
+  uint32_t wanted = policy_.purpose == KeyPurpose::kClientAuth ? XKU_SSL_CLIENT
+                                                               : XKU_SSL_SERVER;
+  if (policy_.purpose != KeyPurpose::kAny && (flags & EXFLAG_XKUSAGE) != 0 &&
+      (X509_get_extended_key_usage(anchor) & (wanted | XKU_ANYEKU)) == 0) {
+    Record(Reason::BAD_EXTENDED_KEY_USAGE,
+           absl::StrCat(subject,
+                        " is trusted, but its extended key usage "
+                        "does not include ",
+                        wanted == XKU_SSL_SERVER ? "serverAuth" : "clientAuth",
+                        " (a CA's extended key usage limits the certificates "
+                        "it may issue)"));
+  }
+}
+
 void Validation::CheckLeafUsage() {
   if (!policy_.require_extended_key_usage ||
       policy_.purpose == KeyPurpose::kAny)

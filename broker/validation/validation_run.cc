@@ -11,6 +11,20 @@
 #include "broker/validation/verify_error_reason.h"
 
 namespace certbroker::validation::internal {
+namespace {
+
+// CaAllowsAnyPurpose is true for a CA certificate whose extended key usage
+// lists anyExtendedKeyUsage.
+bool CaAllowsAnyPurpose(const X509* certificate) {
+  if (certificate == nullptr) return false;
+  X509* mutable_certificate = const_cast<X509*>(certificate);  // Reads a cache.
+  return (X509_get_extension_flags(mutable_certificate) & EXFLAG_XKUSAGE) !=
+             0 &&
+         (X509_get_extended_key_usage(mutable_certificate) & XKU_ANYEKU) != 0 &&
+         X509_check_ca(mutable_certificate) != 0;
+}
+
+}  // namespace
 
 int Validation::StateIndex() {
   static const int index =
@@ -54,6 +68,12 @@ void Validation::OnVerifyError(int error, const X509* certificate, int depth) {
     // BoringSSL cannot evaluate IP constraints: our own checker decides
     // once the path is built.
     recheck_name_constraints_ = true;
+    return;
+  }
+  if (error == X509_V_ERR_INVALID_PURPOSE && depth > 0 &&
+      CaAllowsAnyPurpose(certificate)) {
+    // BoringSSL ignores anyExtendedKeyUsage in a CA's EKU; a CA listing it
+    // does not restrict what it issues for.
     return;
   }
   Reason reason = ReasonForVerifyError(error);
@@ -105,6 +125,10 @@ bool Validation::ConfigureContext(X509_STORE_CTX* context,
   if (check_crls_) {
     X509_VERIFY_PARAM_set_flags(
         param, X509_V_FLAG_CRL_CHECK | X509_V_FLAG_CRL_CHECK_ALL);
+  }
+  // A trusted CA that is not self-signed ends the path where it is found.
+  if (trust_.has_intermediate_anchors()) {
+    X509_VERIFY_PARAM_set_flags(param, X509_V_FLAG_PARTIAL_CHAIN);
   }
   unsigned host_flags = X509_CHECK_FLAG_NO_PARTIAL_WILDCARDS;
   if (!policy_.allow_common_name_fallback)
@@ -230,6 +254,7 @@ ChainVerdict Validation::Run(const std::vector<bssl::UniquePtr<X509_CRL>>& crls,
   }
   CheckStapledOcsp();
   CheckPath();
+  CheckAnchorConstraints();
   CheckLeafUsage();
   CheckPins();
   ChainVerdict verdict = Verdict();

@@ -140,7 +140,8 @@ INSTANTIATE_TEST_SUITE_P(
                     "extended key usage that does not allow clientAuth"},
         BadMaterial{
             "pki/server.pem", "pki/client.pem", "pki/client.key",
-            "pki/server.pem: certificate 1 (CN=s) is not a self-signed root"}));
+            "pki/server.pem: certificate 1 (CN=s) is neither a self-signed root "
+            "nor a CA certificate"}));
 
 TEST_F(PolicySnapshotTest, RefusesAllowedErrorsThatCanNeverBeTolerated) {
   auto snapshot = Load(

@@ -246,6 +246,72 @@ TEST_F(ServerChainValidatorTest, AcceptsRsaChain) {
             Reason::ACCEPTED);
 }
 
+TEST_F(ServerChainValidatorTest, IntermediateTrustedOnItsOwnEndsThePath) {
+  auto trust = TrustStore::Create(Chain({&intermediate_}), {"issuing-ca"});
+  ASSERT_TRUE(trust.ok()) << trust.status();
+  EXPECT_TRUE((*trust)->has_intermediate_anchors());
+  ServerChainCheck check{"api.example.com", absl::Now()};
+  check.describe_path = true;
+  ChainVerdict verdict = ValidateServerChain(
+      **trust, Chain({&leaf_, &intermediate_}), check, ChainPolicy());
+  EXPECT_EQ(verdict.reason, Reason::ACCEPTED) << verdict.detail;
+  ASSERT_EQ(verdict.path.size(), 2u);
+  EXPECT_EQ(verdict.path[1].subject, "CN=Test Intermediate");
+  // The root alone still needs the intermediate, which is not sent here.
+  ChainVerdict missing =
+      ValidateServerChain(*trust_, Chain({&leaf_}), check, ChainPolicy());
+  EXPECT_EQ(missing.reason, Reason::INCOMPLETE_CHAIN) << missing.detail;
+}
+
+// AnchorTest judges chains under a root whose own extensions constrain the
+// path, with and without ignore_trust_anchor_constraints.
+class AnchorConstraintTest : public ::testing::Test {
+ protected:
+  ChainVerdict Judge(const devpki::CertificateSpec& root_spec,
+                     bool enforce = true) {
+    root_ = MustIssue(root_spec, nullptr);
+    intermediate_ = MustIssue(devpki::IntermediateSpec("Anchor Sub"), &root_);
+    leaf_ =
+        MustIssue(devpki::ServerSpec("api.example.com", {"api.example.com"}),
+                  &intermediate_);
+    auto trust = TrustStore::Create(Chain({&root_}), {"constrained"});
+    EXPECT_TRUE(trust.ok()) << trust.status();
+    ChainPolicy policy;
+    policy.enforce_anchor_constraints = enforce;
+    return ValidateServerChain(**trust, Chain({&leaf_, &intermediate_}),
+                               ServerChainCheck{"api.example.com", absl::Now()},
+                               policy);
+  }
+
+  Issued root_, intermediate_, leaf_;
+};
+
+TEST_F(AnchorConstraintTest, RootPathLengthBindsThePath) {
+  devpki::CertificateSpec root = devpki::RootSpec("Zero Root");
+  root.path_length = 0;  // No intermediate CA may follow.
+  ChainVerdict verdict = Judge(root);
+  EXPECT_EQ(verdict.reason, Reason::INVALID_CA) << verdict.detail;
+  EXPECT_THAT(verdict.detail,
+              HasSubstr("(CN=Zero Root) allows 0 intermediate CAs below it "
+                        "(pathLenConstraint); the path has 1"));
+  EXPECT_EQ(Judge(root, /*enforce=*/false).reason, Reason::ACCEPTED);
+  root.path_length = 1;
+  EXPECT_EQ(Judge(root).reason, Reason::ACCEPTED);
+}
+
+TEST_F(AnchorConstraintTest, RootExtendedKeyUsageBindsThePath) {
+  devpki::CertificateSpec root = devpki::RootSpec("Client Root");
+  root.usage = devpki::ExtendedKeyUsage::kClientAuth;
+  ChainVerdict verdict = Judge(root);
+  EXPECT_EQ(verdict.reason, Reason::BAD_EXTENDED_KEY_USAGE) << verdict.detail;
+  EXPECT_THAT(verdict.detail,
+              HasSubstr("(CN=Client Root) is trusted, but its extended key "
+                        "usage does not include serverAuth"));
+  EXPECT_EQ(Judge(root, /*enforce=*/false).reason, Reason::ACCEPTED);
+  root.usage = devpki::ExtendedKeyUsage::kServerAndClient;
+  EXPECT_EQ(Judge(root).reason, Reason::ACCEPTED);
+}
+
 TEST(TrustStoreTest, RefusesEmptyRootList) {
   auto trust = TrustStore::Create({}, {"empty"});
   EXPECT_EQ(trust.status().code(), absl::StatusCode::kInvalidArgument);
