@@ -8,7 +8,9 @@
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "broker/common/host_name.h"
+#include "broker/common/identity_selector.h"
 #include "broker/config/config_loader.h"
+#include "broker/config/config_problem.h"
 #include "broker/config/digests.h"
 
 namespace certbroker::config {
@@ -19,14 +21,11 @@ using ::certbroker::config::v1::ServerValidation;
 constexpr uint32_t kMaxMaxChainLength = 100;
 constexpr uint32_t kMinMaxMessageBytes = 4096;
 constexpr uint32_t kMaxMaxMessageBytes = 64 << 20;
+constexpr uint32_t kMinMaxCertificateBytes = 1024;
+constexpr uint32_t kMaxMaxCertificateBytes = 1 << 20;
 constexpr int64_t kMaxCacheTtlSeconds = 86400;
 
-// Problem builds the "SOURCE: PATH: problem" error every check returns.
-absl::Status Problem(absl::string_view source, absl::string_view path,
-                     absl::string_view what) {
-  return absl::InvalidArgumentError(
-      absl::StrCat(source, ": ", path, ": ", what));
-}
+using internal::Problem;
 
 absl::Status CheckName(absl::string_view source, const std::string& path,
                        absl::string_view name, std::set<std::string>& seen) {
@@ -188,17 +187,10 @@ absl::Status ValidateRule(const BrokerConfig& config, absl::string_view source,
   }
   for (int i = 0; i < rule.match().agents_size(); ++i) {
     const std::string& agent = rule.match().agents(i);
-    size_t star = agent.find('*');
-    bool ok = !agent.empty() &&
-              agent.find_first_of(" \t\r\n") == std::string::npos &&
-              (star == std::string::npos || star == agent.size() - 1);
-    if (!ok) {
-      return Problem(
-          source, absl::StrCat(path, ".match.agents[", i, "]"),
-          absl::StrCat(
-              "'", agent,
-              "' is not an agent selector: an identity, a prefix ending in "
-              "'*', or '*'"));
+    if (auto problem = SelectorProblem(agent)) {
+      return Problem(source, absl::StrCat(path, ".match.agents[", i, "]"),
+                     absl::StrCat("'", agent, "' is not an agent selector: ",
+                                  *problem));
     }
   }
   if (!rule.client_certificate().empty() &&
@@ -342,7 +334,14 @@ absl::Status ValidateConfig(const BrokerConfig& config,
                    absl::StrCat("must be between ", kMinMaxMessageBytes,
                                 " and ", kMaxMaxMessageBytes));
   }
-  return absl::OkStatus();
+  if (limits.max_certificate_bytes() != 0 &&
+      (limits.max_certificate_bytes() < kMinMaxCertificateBytes ||
+       limits.max_certificate_bytes() > kMaxMaxCertificateBytes)) {
+    return Problem(source, "limits.max_certificate_bytes",
+                   absl::StrCat("must be between ", kMinMaxCertificateBytes,
+                                " and ", kMaxMaxCertificateBytes));
+  }
+  return internal::ValidateAccess(config.access(), source, bundles);
 }
 
 }  // namespace certbroker::config

@@ -34,6 +34,7 @@ std::string SubjectAltNames(const CertificateSpec& spec) {
   std::vector<std::string> names;
   for (const std::string& dns : spec.dns_names) names.push_back("DNS:" + dns);
   for (const std::string& ip : spec.ip_addresses) names.push_back("IP:" + ip);
+  for (const std::string& uri : spec.uris) names.push_back("URI:" + uri);
   return absl::StrJoin(names, ",");
 }
 

@@ -32,6 +32,8 @@ struct CertificateSpec {
   std::string common_name;
   std::vector<std::string> dns_names;
   std::vector<std::string> ip_addresses;
+  // uris are URI subject alternative names (a SPIFFE ID, say).
+  std::vector<std::string> uris;
   // is_ca makes a CA certificate (basicConstraints CA:TRUE, keyCertSign).
   bool is_ca = false;
   // path_length is the CA's pathLenConstraint; negative means none.

@@ -7,6 +7,7 @@
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
+#include "broker/common/identity_selector.h"
 
 namespace certbroker::policy {
 namespace {
@@ -18,28 +19,14 @@ int Specificity(const CompiledRule& rule) {
          (rule.schemes.empty() ? 0 : 1);
 }
 
-// SelectorMatches: an exact identity, or a prefix selector ending in '*'.
-bool SelectorMatches(const std::string& selector, const std::string& identity) {
-  if (!selector.empty() && selector.back() == '*') {
-    return absl::StartsWith(
-        identity, absl::string_view(selector).substr(0, selector.size() - 1));
-  }
-  return selector == identity;
-}
-
 // SelectorsOverlap is true when some identity could match a selector of
 // each list.
 bool SelectorsOverlap(const std::vector<std::string>& a,
                       const std::vector<std::string>& b) {
   if (a.empty() || b.empty()) return true;
-  auto base = [](const std::string& selector) {
-    return selector.back() == '*' ? selector.substr(0, selector.size() - 1)
-                                  : selector;
-  };
   for (const std::string& x : a) {
     for (const std::string& y : b) {
-      if (SelectorMatches(x, base(y)) || SelectorMatches(y, base(x)))
-        return true;
+      if (SelectorsMayOverlap(x, y)) return true;
     }
   }
   return false;

@@ -238,6 +238,29 @@ INSTANTIATE_TEST_SUITE_P(
                   "rules[0].cache_ttl: must be at most 86400s"},
         BadConfig{"limits: {max_chain_length: 101}",
                   "limits.max_chain_length: must be at most 100"},
+        BadConfig{"limits: {max_certificate_bytes: 10}",
+                  "limits.max_certificate_bytes: must be between 1024"},
+        BadConfig{"access: {tls: {chain_pem_file: a, key_pem_file: b}}",
+                  "access.tls.client_ca_bundles: required"},
+        BadConfig{"access: {tls: {chain_pem_file: a, key_pem_file: b, "
+                  "client_ca_bundles: [nope]}}",
+                  "access.tls.client_ca_bundles[0]: no trust bundle is named "
+                  "'nope'"},
+        BadConfig{"access: {tls: {secret_dir: s, key_pem_file: b}}",
+                  "access.tls.secret_dir: give either secret_dir"},
+        BadConfig{"access: {identity: {spiffe_trust_domains: ['spiffe://x']}}",
+                  "access.identity.spiffe_trust_domains[0]: 'spiffe://x' is "
+                  "not a trust domain"},
+        BadConfig{"access: {unix_peers: [{identity: a}]}",
+                  "access.unix_peers[0]: uid or gid is required"},
+        BadConfig{"access: {unix_peers: [{uid: 1, identity: 'a*'}]}",
+                  "access.unix_peers[0].identity: an identity, not a selector"},
+        BadConfig{"access: {roles: [{identities: ['x*y/z'], roles: [AGENT]}]}",
+                  "access.roles[0].identities[0]: '*' stands for a whole path"},
+        BadConfig{"access: {roles: [{identities: [a]}]}",
+                  "access.roles[0].roles: AGENT, ADMIN and/or AUDITOR"},
+        BadConfig{"access: {per_caller: {requests_per_second: -1}}",
+                  "access.per_caller.requests_per_second: must be between 0"},
         BadConfig{
             "rules: [{name: r, match: {hosts: [a.example]}, "
             "server_validation: {mode: AGENT, max_depth: 1}}]",
@@ -285,10 +308,10 @@ INSTANTIATE_TEST_SUITE_P(
             "rules[0].client_certificate: a DENY rule gives no client "
             "certificate"},
         BadConfig{"rules: [{name: r, match: {hosts: [a.example], agents: "
-                  "['spiffe://x/*/y']}, "
+                  "['spiffe://x/a*/y']}, "
                   "server_validation: {mode: AGENT}}]",
-                  "rules[0].match.agents[0]: 'spiffe://x/*/y' is not an agent "
-                  "selector"},
+                  "rules[0].match.agents[0]: 'spiffe://x/a*/y' is not an agent "
+                  "selector: '*' stands for a whole path segment"},
         BadConfig{"crls: [{name: c}]",
                   "crls[0]: one of file or pem is required"},
         BadConfig{"crls: [{name: c, file: a}, {name: c, file: b}]",
