@@ -9,7 +9,8 @@
 #
 # Environment: CERTBROKER_BUILD_DIR (default build/), CERTBROKER_CACHE_DIR
 # (default .cache/), CERTBROKER_JOBS (build parallelism, at most 3; default 3),
-# CERTBROKER_PORT (TCP port of `run`, default 8443).
+# CERTBROKER_PORT (TCP port of `run`, default 8443), CERTBROKER_EXTRA_PACKAGES
+# (more Debian packages to install, space-separated).
 set -euo pipefail
 
 root=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
@@ -26,6 +27,10 @@ packages=(
   libabsl-dev libyaml-dev libgtest-dev libgmock-dev libsqlite3-dev
   python3 python3-grpcio python3-grpc-tools python3-cryptography
 )
+# CERTBROKER_EXTRA_PACKAGES adds more (CI adds clang-14 and
+# libclang-rt-14-dev for tests/fuzz/run.sh).
+read -r -a extra_packages <<<"${CERTBROKER_EXTRA_PACKAGES:-}"
+packages+=("${extra_packages[@]}")
 
 say() { printf '\033[1m[dev.sh]\033[0m %s\n' "$*"; }
 
@@ -105,7 +110,7 @@ run_broker() {
   "$build_dir/broker/server/certbrokerd" --data_dir "$var_dir/data" \
     --seed_config "$var_dir/config.yaml" --kek_file "$var_dir/kek" \
     --listen "127.0.0.1:$port,unix:$socket" --ready_file "$ready" \
-    --enable_admin &
+    --enable_admin --insecure_dev_loopback &
   local pid=$!
   trap 'kill -TERM $pid 2>/dev/null || true' INT TERM
   for _ in $(seq 1 100); do

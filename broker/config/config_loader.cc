@@ -13,6 +13,7 @@ namespace {
 
 constexpr uint32_t kDefaultMaxChainLength = 10;
 constexpr uint32_t kDefaultMaxMessageBytes = 1 << 20;
+constexpr uint32_t kDefaultMaxCertificateBytes = 16384;
 
 // IsJsonDocument is true when `text`'s first non-blank character opens a
 // JSON object (a YAML document starting with '{' is a flow mapping, which
@@ -77,6 +78,11 @@ uint32_t MaxChainLength(const BrokerConfig& config) {
 uint32_t MaxMessageBytes(const BrokerConfig& config) {
   uint32_t value = config.limits().max_message_bytes();
   return value == 0 ? kDefaultMaxMessageBytes : value;
+}
+
+uint32_t MaxCertificateBytes(const BrokerConfig& config) {
+  uint32_t value = config.limits().max_certificate_bytes();
+  return value == 0 ? kDefaultMaxCertificateBytes : value;
 }
 
 }  // namespace certbroker::config

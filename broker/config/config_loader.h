@@ -55,6 +55,7 @@ absl::Status ValidateConfig(const BrokerConfig& config,
 // Effective limits and TTLs, with the documented defaults applied.
 uint32_t MaxChainLength(const BrokerConfig& config);
 uint32_t MaxMessageBytes(const BrokerConfig& config);
+uint32_t MaxCertificateBytes(const BrokerConfig& config);
 
 }  // namespace certbroker::config
 

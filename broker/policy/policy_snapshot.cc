@@ -259,6 +259,9 @@ absl::StatusOr<std::shared_ptr<PolicySnapshot>> CompilePolicy(
   snapshot->verdict_cache_ = config.verdict_cache();
   snapshot->max_chain_length_ = config::MaxChainLength(config);
   snapshot->max_message_bytes_ = config::MaxMessageBytes(config);
+  snapshot->max_certificate_bytes_ = config::MaxCertificateBytes(config);
+  snapshot->access_ = auth::AccessPolicy(config.access());
+  snapshot->access_config_ = config.access();
   if (config.has_default_cache_ttl()) {
     snapshot->default_cache_ttl_ = ToDuration(config.default_cache_ttl());
   }
@@ -266,6 +269,19 @@ absl::StatusOr<std::shared_ptr<PolicySnapshot>> CompilePolicy(
   std::map<std::vector<std::string>,
            std::shared_ptr<const validation::TrustStore>>
       stores;
+  auto store_for = [&](const std::vector<std::string>& names)
+      -> absl::StatusOr<std::shared_ptr<const validation::TrustStore>> {
+    auto& store = stores[names];
+    if (store == nullptr) {
+      x509::CertificateList roots;
+      for (const std::string& name : names) {
+        for (const auto& root : bundles.at(name))
+          roots.push_back(bssl::UpRef(root));
+      }
+      CB_ASSIGN_OR_RETURN(store, validation::TrustStore::Create(roots, names));
+    }
+    return store;
+  };
   for (int i = 0; i < config.rules_size(); ++i) {
     const auto& rule = config.rules(i);
     CompiledRule compiled;
@@ -294,21 +310,16 @@ absl::StatusOr<std::shared_ptr<PolicySnapshot>> CompilePolicy(
         rule.server_validation().trust_bundles().begin(),
         rule.server_validation().trust_bundles().end());
     if (!names.empty()) {
-      auto& store = stores[names];
-      if (store == nullptr) {
-        x509::CertificateList roots;
-        for (const std::string& name : names) {
-          for (const auto& root : bundles.at(name))
-            roots.push_back(bssl::UpRef(root));
-        }
-        CB_ASSIGN_OR_RETURN(store,
-                            validation::TrustStore::Create(roots, names));
-      }
-      compiled.trust = store;
+      CB_ASSIGN_OR_RETURN(compiled.trust, store_for(names));
     }
     compiled.cache_ttl = rule.has_cache_ttl() ? ToDuration(rule.cache_ttl())
                                               : snapshot->default_cache_ttl_;
     snapshot->rules_.push_back(std::move(compiled));
+  }
+  if (config.access().has_tls()) {
+    const auto& names = config.access().tls().client_ca_bundles();
+    CB_ASSIGN_OR_RETURN(snapshot->client_ca_store_,
+                        store_for({names.begin(), names.end()}));
   }
   auto index = RuleIndex::Build(snapshot->rules_);
   if (!index.ok()) {

@@ -14,6 +14,7 @@
 #include "absl/status/statusor.h"
 #include "absl/synchronization/mutex.h"
 #include "absl/time/time.h"
+#include "broker/auth/access_policy.h"
 #include "broker/config/config_loader.h"
 #include "broker/policy/client_certificate.h"
 #include "broker/policy/rule_index.h"
@@ -85,6 +86,20 @@ class PolicySnapshot {
 
   uint32_t max_chain_length() const { return max_chain_length_; }
   uint32_t max_message_bytes() const { return max_message_bytes_; }
+  uint32_t max_certificate_bytes() const { return max_certificate_bytes_; }
+
+  // access names callers, gives them roles and bounds what they may ask.
+  const auth::AccessPolicy& access() const { return access_; }
+  // client_ca_store trusts the CAs of access.tls.client_ca_bundles; null
+  // without access.tls.
+  const std::shared_ptr<const validation::TrustStore>& client_ca_store()
+      const {
+    return client_ca_store_;
+  }
+  // access_config is the access section as configured.
+  const ::certbroker::config::v1::Access& access_config() const {
+    return access_config_;
+  }
   absl::Duration default_cache_ttl() const { return default_cache_ttl_; }
   size_t rule_count() const { return rules_.size(); }
 
@@ -104,6 +119,10 @@ class PolicySnapshot {
   ::certbroker::config::v1::VerdictCache verdict_cache_;
   uint32_t max_chain_length_ = 10;
   uint32_t max_message_bytes_ = 1 << 20;
+  uint32_t max_certificate_bytes_ = 16384;
+  auth::AccessPolicy access_;
+  ::certbroker::config::v1::Access access_config_;
+  std::shared_ptr<const validation::TrustStore> client_ca_store_;
   absl::Duration default_cache_ttl_ = absl::Seconds(300);
 };
 

@@ -14,6 +14,7 @@
 #include "broker/keys/key_ring.h"
 #include "broker/policy/policy_snapshot.h"
 #include "broker/server/listen_address.h"
+#include "broker/server/listeners.h"
 #include "broker/service/certificate_admin_service.h"
 #include "broker/service/certificate_broker_service.h"
 #include "broker/state/policy_manager.h"
@@ -56,6 +57,24 @@ absl::StatusOr<std::unique_ptr<keys::KeyRing>> LoadKeys(
   }
   return std::make_unique<keys::KeyRing>(std::move(current).value(),
                                          std::move(previous));
+}
+
+// HandshakeAuditor records refused client certificates (when there is an
+// audit log) and logs them.
+HandshakeRefusal HandshakeAuditor(audit::AuditWriter* writer) {
+  return [writer](const std::string& subject, const std::string& reason) {
+    LogWarning(absl::StrCat("TLS handshake refused: ", reason));
+    if (writer == nullptr) return;
+    store::AuditRecord record;
+    record.time = absl::Now();
+    record.decision_id = service::NewDecisionId();
+    record.rpc = "Handshake";
+    record.target = subject.substr(0, store::kMaxAuditFieldBytes);
+    record.verdict = "refused";
+    record.reason = "UNAUTHENTICATED";
+    record.detail = reason.substr(0, store::kMaxAuditFieldBytes);
+    writer->Submit(std::move(record));
+  };
 }
 
 }  // namespace
@@ -163,32 +182,35 @@ int RunBroker(const BrokerServerOptions& options) {
     LogInfo(absl::StrCat("auditing every decision to ", options.data_dir,
                          "/certbroker.db"));
   }
-  grpc::ServerBuilder builder;
-  builder.SetMaxReceiveMessageSize(
-      static_cast<int>(initial->max_message_bytes()));
-  std::vector<int> ports(addresses.size(), 0);
-  for (size_t i = 0; i < addresses.size(); ++i) {
-    builder.AddListeningPort(addresses[i].grpc_uri,
-                             grpc::InsecureServerCredentials(),
-                             addresses[i].is_unix ? nullptr : &ports[i]);
-  }
-  builder.RegisterService(&broker);
   std::string config_file = !options.config_path.empty()
                                 ? options.config_path
                                 : options.seed_config_path;
   size_t slash = config_file.rfind('/');
+  std::string base_dir =
+      slash == std::string::npos ? "." : config_file.substr(0, slash);
+  grpc::ServerBuilder builder;
+  builder.SetMaxReceiveMessageSize(
+      static_cast<int>(initial->max_message_bytes()));
+  Listeners listeners;
+  absl::Status listening =
+      listeners.Add(addresses, base_dir, current, options.insecure_dev_loopback,
+                    HandshakeAuditor(audit_writer.get()), builder);
+  if (!listening.ok()) {
+    LogError(std::string(listening.message()));
+    return 1;
+  }
+  builder.RegisterService(&broker);
   service::CertificateAdminService admin(
-      **manager, calls,
-      slash == std::string::npos ? "." : config_file.substr(0, slash),
-      /*simulation_only=*/!options.enable_admin);
+      **manager, calls, base_dir, /*simulation_only=*/!options.enable_admin);
   admin.set_audit(audit_writer.get());
   if (store != nullptr) admin.set_store_path(store->path());
   if (options.enable_admin || options.enable_simulation) {
     builder.RegisterService(&admin);
-    LogWarning(absl::StrCat(
+    LogInfo(absl::StrCat(
         options.enable_admin ? "the admin API" : "policy simulation",
-        " (certbroker.v1.CertificateAdmin) is enabled for every caller that "
-        "can connect: certbrokerd does not authenticate callers yet"));
+        " (certbroker.v1.CertificateAdmin) is enabled for callers with the "
+        "ADMIN role",
+        options.enable_admin ? " (AUDITOR: audit and status)" : ""));
   }
   std::unique_ptr<grpc::Server> server = builder.BuildAndStart();
   if (server == nullptr) {
@@ -197,33 +219,25 @@ int RunBroker(const BrokerServerOptions& options) {
                           " (address in use, or no permission?)"));
     return 1;
   }
-  std::vector<std::string> bound;
-  for (size_t i = 0; i < addresses.size(); ++i) {
-    if (addresses[i].is_unix) {
-      bound.push_back(addresses[i].grpc_uri);
-      continue;
-    }
-    if (ports[i] == 0) {
-      LogError(absl::StrCat("cannot listen on ", addresses[i].grpc_uri));
-      server->Shutdown();
-      return 1;
-    }
-    bool bracket = addresses[i].host.find(':') != std::string::npos;
-    bound.push_back(absl::StrCat(bracket ? "[" : "", addresses[i].host,
-                                 bracket ? "]" : "", ":", ports[i]));
+  listeners.Start(server.get());
+  auto bound = listeners.Bound();
+  if (!bound.ok()) {
+    LogError(std::string(bound.status().message()));
+    listeners.Stop();
+    server->Shutdown();
+    return 1;
   }
   (*manager)->StartPolling();
   server->GetHealthCheckService()->SetServingStatus(kServiceName, true);
-  for (const std::string& address : bound) {
-    LogInfo(absl::StrCat(
-        "listening on ", address,
-        address.rfind("unix:", 0) == 0 ? "" : " (plaintext, loopback only)"));
+  for (const std::string& line : listeners.Describe()) {
+    LogInfo(absl::StrCat("listening on ", line));
   }
   if (!options.ready_file.empty()) {
     absl::Status written = WriteFileAtomically(
-        options.ready_file, absl::StrCat(absl::StrJoin(bound, "\n"), "\n"));
+        options.ready_file, absl::StrCat(absl::StrJoin(*bound, "\n"), "\n"));
     if (!written.ok()) {
       LogError(absl::StrCat("cannot write --ready_file: ", written.message()));
+      listeners.Stop();
       server->Shutdown();
       return 1;
     }
@@ -257,6 +271,7 @@ int RunBroker(const BrokerServerOptions& options) {
         unfinished,
         " calls still running after the grace period: cancelling them"));
   }
+  listeners.Stop();
   server->Shutdown(std::chrono::system_clock::now());
   server->Wait();
   if (audit_writer != nullptr) {

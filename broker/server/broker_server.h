@@ -29,10 +29,13 @@ struct BrokerServerOptions {
   std::string ready_file;
   absl::Duration shutdown_grace = absl::Seconds(5);
   // enable_admin serves the whole CertificateAdmin API; enable_simulation
-  // only its SimulateServerCertificate. Off by default: until callers are
-  // authenticated, anyone who can connect could use them.
+  // only its SimulateServerCertificate. Off by default; callers need the
+  // ADMIN (or, for reading audit and status, AUDITOR) role as well.
   bool enable_admin = false;
   bool enable_simulation = false;
+  // insecure_dev_loopback: plaintext loopback TCP and unmapped Unix peers
+  // are development callers with every role (see auth::CallerResolver).
+  bool insecure_dev_loopback = false;
   // data_dir, when set, holds the SQLite store (certbroker.db): stored
   // certificates, bundles, CRLs, the policy, and the audit log of every
   // decision. Empty: no store, no audit log.

@@ -68,13 +68,7 @@ absl::StatusOr<ListenAddress> ParseListenAddress(absl::string_view address) {
     return absl::InvalidArgumentError(
         absl::StrCat("listen address '", address, "': bad port"));
   }
-  if (!IsLoopback(host)) {
-    return absl::InvalidArgumentError(absl::StrCat(
-        "listen address '", address,
-        "': plaintext TCP is only allowed on loopback (127.0.0.0/8, [::1], "
-        "localhost) until certbrokerd serves TLS; use a loopback address or "
-        "a unix: socket"));
-  }
+  parsed.loopback = IsLoopback(host);
   parsed.host = host;
   parsed.port = port;
   bool bracket = host.find(':') != std::string::npos;

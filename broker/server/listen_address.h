@@ -1,6 +1,5 @@
 // Listen addresses for certbrokerd: "unix:PATH" for a Unix socket, or
-// "HOST:PORT" for TCP. Until the broker serves TLS, TCP listeners are
-// plaintext and therefore refused unless they are on loopback.
+// "HOST:PORT" for TCP.
 #ifndef CERTBROKER_BROKER_SERVER_LISTEN_ADDRESS_H_
 #define CERTBROKER_BROKER_SERVER_LISTEN_ADDRESS_H_
 
@@ -18,12 +17,13 @@ struct ListenAddress {
   // host is the TCP host (without brackets) or the socket path.
   std::string host;
   int port = 0;  // 0 asks the kernel for a free port.
+  // loopback: a TCP host in 127.0.0.0/8, ::1 or "localhost".
+  bool loopback = false;
 };
 
 // ParseListenAddress accepts "unix:PATH" (a relative PATH is made absolute)
-// and "HOST:PORT" where HOST is 127.0.0.0/8, [::1] or localhost. Fails with
-// INVALID_ARGUMENT naming the address otherwise, and says why for a
-// non-loopback host.
+// and "HOST:PORT". Fails with INVALID_ARGUMENT naming the address
+// otherwise.
 absl::StatusOr<ListenAddress> ParseListenAddress(absl::string_view address);
 
 }  // namespace certbroker::server

@@ -34,13 +34,13 @@ ABSL_FLAG(bool, allow_insecure_kek_permissions, false,
           "Accept KEK files that group or others may read.");
 ABSL_FLAG(bool, enable_admin, false,
           "Serve the whole certbroker.v1.CertificateAdmin API (certificates, "
-          "bundles, CRLs, policy, audit, status, KEK rotation). Off by "
-          "default: callers are not authenticated yet, so only enable it on "
-          "a Unix socket or loopback where every caller is an operator.");
-ABSL_FLAG(
-    std::vector<std::string>, listen, {},
-    "Comma-separated listen addresses: HOST:PORT (loopback only until TLS "
-    "arrives; port 0 picks a free port) or unix:PATH. Required.");
+          "bundles, CRLs, policy, audit, status, KEK rotation) to callers "
+          "whose role allows it (access.roles: ADMIN, AUDITOR). Off by "
+          "default.");
+ABSL_FLAG(std::vector<std::string>, listen, {},
+          "Comma-separated listen addresses: HOST:PORT (TLS as the policy's "
+          "access.tls says; port 0 picks a free port) or unix:PATH (callers "
+          "identified by their uid/gid, access.unix_peers). Required.");
 ABSL_FLAG(
     std::string, ready_file, "",
     "When set, write the bound addresses (one per line) here once serving.");
@@ -48,9 +48,12 @@ ABSL_FLAG(bool, enable_simulation, false,
           "Serve certbroker.v1.CertificateAdmin/SimulateServerCertificate "
           "(evaluate a chain "
           "against the live or an inline policy at a chosen time). Off by "
-          "default: callers "
-          "are not authenticated yet, so only enable it where every caller is "
-          "an operator.");
+          "default; callers need the ADMIN role.");
+ABSL_FLAG(bool, insecure_dev_loopback, false,
+          "DEVELOPMENT ONLY: TCP listeners on loopback addresses serve "
+          "plaintext when the policy has no access.tls, and every caller on "
+          "them, and every Unix-socket peer access.unix_peers does not name, "
+          "is 'dev:insecure-loopback' with every role.");
 ABSL_FLAG(std::string, data_dir, "",
           "Directory of the broker's SQLite store (certbroker.db, created if "
           "missing): stored certificates with sealed keys, trust bundles, "
@@ -112,6 +115,7 @@ int main(int argc, char** argv) {
   options.ready_file = absl::GetFlag(FLAGS_ready_file);
   options.shutdown_grace = absl::GetFlag(FLAGS_shutdown_grace);
   options.enable_simulation = absl::GetFlag(FLAGS_enable_simulation);
+  options.insecure_dev_loopback = absl::GetFlag(FLAGS_insecure_dev_loopback);
   options.data_dir = absl::GetFlag(FLAGS_data_dir);
   options.audit.retention = absl::GetFlag(FLAGS_audit_retention);
   if (absl::GetFlag(FLAGS_audit_max_records) < 1 ||

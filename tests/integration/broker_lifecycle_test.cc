@@ -184,6 +184,7 @@ struct StartupFailure {
   std::vector<std::string> arguments;  // "CONFIG" is replaced by the path.
   int exit_code;
   const char* message;
+  BrokerAccess access = BrokerAccess::kDevLoopback;
 };
 
 class BrokerStartupTest : public BrokerLifecycleTest,
@@ -208,7 +209,8 @@ TEST_P(BrokerStartupTest, RefusesWithClearMessage) {
     arguments.push_back(replaced);
   }
   std::string log;
-  auto code = BrokerProcess::RunToExit(arguments, dir_.path(), log);
+  auto code = BrokerProcess::RunToExit(arguments, dir_.path(), log,
+                                       absl::Seconds(20), GetParam().access);
   ASSERT_TRUE(code.ok()) << code.status() << log;
   EXPECT_EQ(*code, GetParam().exit_code) << log;
   EXPECT_THAT(log, HasSubstr(GetParam().message));
@@ -254,10 +256,18 @@ INSTANTIATE_TEST_SUITE_P(
                        "--previous_kek_files needs --kek_file"},
         StartupFailure{{"--config=config.yaml", "--listen=0.0.0.0:0"},
                        1,
-                       "plaintext TCP is only allowed on loopback"},
+                       "listen address '0.0.0.0:0': a TCP listener needs "
+                       "access.tls in the policy (plaintext is never served "
+                       "beyond loopback)"},
         StartupFailure{{"--config=config.yaml", "--listen=192.0.2.1:8443"},
                        1,
-                       "plaintext TCP is only allowed on loopback"},
+                       "plaintext is never served beyond loopback"},
+        StartupFailure{{"--config=config.yaml", "--listen=127.0.0.1:0"},
+                       1,
+                       "listen address '127.0.0.1:0': a TCP listener needs "
+                       "access.tls in the policy (or, for development only, "
+                       "--insecure_dev_loopback)",
+                       BrokerAccess::kAsConfigured},
         StartupFailure{{"--config=config.yaml", "--listen=nonsense"},
                        1,
                        "expected HOST:PORT or unix:PATH"},

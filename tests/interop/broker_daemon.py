@@ -45,7 +45,7 @@ class BrokerDaemon:
         with open(self.log, "wb") as log:
             self.process = subprocess.Popen(
                 [DAEMON, *self.arguments,
-                 "--listen", f"127.0.0.1:0,unix:{self.socket}",
+                 "--listen", f"127.0.0.1:0,unix:{self.socket}", "--insecure_dev_loopback",
                  "--ready_file", str(self.ready_file)],
                 stdin=subprocess.DEVNULL, stdout=log, stderr=log)
         deadline = time.monotonic() + READY_TIMEOUT_SECONDS

@@ -19,9 +19,12 @@ namespace {
 
 // Spawn starts certbrokerd with stderr (and stdout) into `log_path`.
 absl::StatusOr<pid_t> Spawn(const std::vector<std::string>& arguments,
-                            const std::string& log_path) {
+                            const std::string& log_path, BrokerAccess access) {
   std::vector<std::string> argv_storage = {CERTBROKERD_PATH};
   argv_storage.insert(argv_storage.end(), arguments.begin(), arguments.end());
+  if (access == BrokerAccess::kDevLoopback) {
+    argv_storage.push_back("--insecure_dev_loopback");
+  }
   std::vector<char*> argv;
   for (std::string& argument : argv_storage) argv.push_back(argument.data());
   argv.push_back(nullptr);
@@ -72,14 +75,14 @@ std::string ReadLog(const std::string& path) {
 
 absl::StatusOr<std::unique_ptr<BrokerProcess>> BrokerProcess::Start(
     const std::vector<std::string>& arguments, const std::string& work_dir,
-    absl::Duration timeout) {
+    absl::Duration timeout, BrokerAccess access) {
   std::unique_ptr<BrokerProcess> process(new BrokerProcess());
   process->log_path_ = absl::StrCat(work_dir, "/certbrokerd.log");
   std::string ready = absl::StrCat(work_dir, "/certbrokerd.ready");
   ::unlink(ready.c_str());
   std::vector<std::string> full = arguments;
   full.push_back("--ready_file=" + ready);
-  auto pid = Spawn(full, process->log_path_);
+  auto pid = Spawn(full, process->log_path_, access);
   if (!pid.ok()) return pid.status();
   process->pid_ = *pid;
   absl::Time deadline = absl::Now() + timeout;
@@ -107,9 +110,9 @@ absl::StatusOr<std::unique_ptr<BrokerProcess>> BrokerProcess::Start(
 
 absl::StatusOr<int> BrokerProcess::RunToExit(
     const std::vector<std::string>& arguments, const std::string& work_dir,
-    std::string& log, absl::Duration timeout) {
+    std::string& log, absl::Duration timeout, BrokerAccess access) {
   std::string log_path = absl::StrCat(work_dir, "/certbrokerd-exit.log");
-  auto pid = Spawn(arguments, log_path);
+  auto pid = Spawn(arguments, log_path, access);
   if (!pid.ok()) return pid.status();
   int code = WaitExit(*pid, timeout);
   if (code < 0) {

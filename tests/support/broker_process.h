@@ -14,6 +14,15 @@
 
 namespace certbroker::testing {
 
+// BrokerAccess says how a test broker treats callers.
+enum class BrokerAccess {
+  // kDevLoopback adds --insecure_dev_loopback: plaintext loopback TCP, and
+  // every caller holds every role. Tests of anything but access use it.
+  kDevLoopback,
+  // kAsConfigured runs the broker exactly as its arguments and policy say.
+  kAsConfigured,
+};
+
 class BrokerProcess {
  public:
   // Start runs certbrokerd with `arguments` plus --ready_file in
@@ -21,14 +30,16 @@ class BrokerProcess {
   // the broker's stderr when it exits first or the timeout passes.
   static absl::StatusOr<std::unique_ptr<BrokerProcess>> Start(
       const std::vector<std::string>& arguments, const std::string& work_dir,
-      absl::Duration timeout = absl::Seconds(20));
+      absl::Duration timeout = absl::Seconds(20),
+      BrokerAccess access = BrokerAccess::kDevLoopback);
 
   // RunToExit runs certbrokerd with `arguments`, expecting it to exit by
   // itself (a start-up failure), and returns its exit code; `log` receives
   // its stderr.
   static absl::StatusOr<int> RunToExit(
       const std::vector<std::string>& arguments, const std::string& work_dir,
-      std::string& log, absl::Duration timeout = absl::Seconds(20));
+      std::string& log, absl::Duration timeout = absl::Seconds(20),
+      BrokerAccess access = BrokerAccess::kDevLoopback);
 
   ~BrokerProcess();
 

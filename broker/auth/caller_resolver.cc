@@ -1,0 +1,98 @@
+// Resolving callers from gRPC's view of the connection.
+#include "broker/auth/caller_resolver.h"
+
+#include "absl/strings/match.h"
+#include "absl/strings/str_cat.h"
+#include "broker/x509/pem.h"
+
+namespace certbroker::auth {
+namespace {
+
+// kMaxRemembered bounds the identities remembered per policy version.
+constexpr size_t kMaxRemembered = 10000;
+
+std::string Property(const grpc::AuthContext& auth, const char* name) {
+  std::vector<grpc::string_ref> values = auth.FindPropertyValues(name);
+  if (values.empty()) return "";
+  return std::string(values[0].data(), values[0].size());
+}
+
+}  // namespace
+
+absl::StatusOr<std::string> CallerResolver::CertificateIdentity(
+    const std::string& pem, const AccessPolicy& access,
+    const std::string& version) const {
+  {
+    absl::MutexLock lock(&mutex_);
+    if (cached_version_ == version) {
+      auto it = identities_.find(pem);
+      if (it != identities_.end()) return it->second;
+    }
+  }
+  absl::StatusOr<std::string> identity;
+  auto certificates = x509::ParsePemCertificates(pem, "the client certificate");
+  if (!certificates.ok()) {
+    identity = absl::UnauthenticatedError(certificates.status().message());
+  } else {
+    identity = access.CertificateIdentity(certificates->front().get());
+  }
+  absl::MutexLock lock(&mutex_);
+  if (cached_version_ != version || identities_.size() >= kMaxRemembered) {
+    identities_.clear();
+    cached_version_ = version;
+  }
+  identities_.emplace(pem, identity);
+  return identity;
+}
+
+Caller CallerResolver::Resolve(const grpc::ServerContextBase& context,
+                               const AccessPolicy& access,
+                               const std::string& version) const {
+  Caller caller;
+  std::string peer = context.peer();
+  std::shared_ptr<const grpc::AuthContext> auth = context.auth_context();
+  std::string pem =
+      auth ? Property(*auth, GRPC_X509_PEM_CERT_PROPERTY_NAME) : std::string();
+  bool tls =
+      auth && Property(*auth, GRPC_TRANSPORT_SECURITY_TYPE_PROPERTY_NAME) ==
+                  GRPC_SSL_TRANSPORT_SECURITY_TYPE;
+  if (tls) {
+    caller.transport = absl::StrCat("tls ", peer);
+    if (pem.empty()) {
+      caller.refusal = "the TLS connection carries no client certificate";
+      return caller;
+    }
+    auto identity = CertificateIdentity(pem, access, version);
+    if (!identity.ok()) {
+      caller.refusal = std::string(identity.status().message());
+      return caller;
+    }
+    caller.identity = *identity;
+  } else if (auto credentials =
+                 unix_peers_ ? unix_peers_->Find(peer) : std::nullopt) {
+    caller.transport = absl::StrCat("unix ", credentials->ToString());
+    caller.identity = access.UnixIdentity(credentials->uid, credentials->gid);
+    if (caller.identity.empty()) {
+      if (!dev_loopback_) {
+        caller.refusal =
+            absl::StrCat("the Unix-socket peer (", credentials->ToString(),
+                         ") is not named by access.unix_peers");
+        return caller;
+      }
+      caller.identity = kDevIdentity;
+    }
+  } else {
+    caller.transport = absl::StrCat("plaintext ", peer);
+    if (!dev_loopback_) {
+      caller.refusal = "the connection is neither TLS nor a Unix socket";
+      return caller;
+    }
+    caller.identity = kDevIdentity;
+  }
+  caller.roles = caller.identity == kDevIdentity
+                     ? kAgent | kAdmin | kAuditor
+                     : access.RolesOf(caller.identity);
+  return caller;
+}
+
+}  // namespace certbroker::auth

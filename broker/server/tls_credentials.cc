@@ -1,0 +1,143 @@
+// Server TLS credentials with certbrokerd's own client-certificate check.
+#include "broker/server/tls_credentials.h"
+
+#include "absl/strings/str_cat.h"
+#include "broker/common/file.h"
+#include "broker/validation/server_chain_validator.h"
+#include "broker/x509/keys.h"
+#include "broker/x509/pem.h"
+#include "grpcpp/security/tls_certificate_provider.h"
+#include "grpcpp/security/tls_certificate_verifier.h"
+#include "grpcpp/security/tls_credentials_options.h"
+
+namespace certbroker::server {
+namespace {
+
+using grpc::experimental::ExternalCertificateVerifier;
+using grpc::experimental::TlsCustomVerificationCheckRequest;
+
+// kRefreshSeconds is how often gRPC re-reads the serving certificate.
+constexpr unsigned int kRefreshSeconds = 1;
+
+std::string Resolve(const std::string& base_dir, const std::string& path) {
+  if (path.empty() || path[0] == '/' || base_dir.empty()) return path;
+  return absl::StrCat(base_dir, "/", path);
+}
+
+// CheckServingPair reads the chain and key once, so that a bad pair fails
+// the start instead of every handshake.
+absl::Status CheckServingPair(const std::string& chain_path,
+                              const std::string& key_path) {
+  auto chain_pem = ReadFile(chain_path);
+  if (!chain_pem.ok()) return chain_pem.status();
+  auto chain = x509::ParsePemCertificates(*chain_pem, chain_path);
+  if (!chain.ok()) return chain.status();
+  auto key_pem = ReadFile(key_path);
+  if (!key_pem.ok()) return key_pem.status();
+  auto key = x509::ParsePemPrivateKey(*key_pem, key_path);
+  if (!key.ok()) return key.status();
+  if (!x509::KeyMatchesCertificate(chain->front().get(), key->get())) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("access.tls: the key in ", key_path,
+                     " does not match the first certificate of ", chain_path));
+  }
+  return absl::OkStatus();
+}
+
+// AgentCertificateVerifier judges client certificates with the broker's
+// validator under the policy in force.
+class AgentCertificateVerifier : public ExternalCertificateVerifier {
+ public:
+  AgentCertificateVerifier(policy::CurrentPolicy& current,
+                           HandshakeRefusal on_refusal)
+      : current_(current), on_refusal_(std::move(on_refusal)) {}
+
+  bool Verify(TlsCustomVerificationCheckRequest* request,
+              std::function<void(grpc::Status)> /*callback*/,
+              grpc::Status* sync_status) override {
+    std::string subject;
+    absl::Status verdict = Judge(request, subject);
+    if (verdict.ok()) {
+      *sync_status = grpc::Status::OK;
+    } else {
+      on_refusal_(subject, std::string(verdict.message()));
+      *sync_status = grpc::Status(grpc::StatusCode::UNAUTHENTICATED,
+                                  std::string(verdict.message()));
+    }
+    return true;  // Decided synchronously.
+  }
+
+  void Cancel(TlsCustomVerificationCheckRequest*) override {}
+
+ private:
+  absl::Status Judge(TlsCustomVerificationCheckRequest* request,
+                     std::string& subject) {
+    std::shared_ptr<const policy::PolicySnapshot> snapshot = current_.Get();
+    grpc::string_ref chain_pem = request->peer_cert_full_chain();
+    if (chain_pem.empty()) {
+      // Only reachable with client_certificate: REQUEST: an anonymous
+      // connection, whose calls are refused as unauthenticated.
+      return absl::OkStatus();
+    }
+    if (snapshot->client_ca_store() == nullptr) {
+      return absl::UnauthenticatedError(
+          "the policy in force has no access.tls.client_ca_bundles");
+    }
+    auto chain = x509::ParsePemCertificates(
+        absl::string_view(chain_pem.data(), chain_pem.size()),
+        "the client certificate chain");
+    if (!chain.ok())
+      return absl::UnauthenticatedError(chain.status().message());
+    subject = x509::SubjectName(chain->front().get());
+    validation::ChainPolicy policy;
+    policy.purpose = validation::KeyPurpose::kClientAuth;
+    validation::ServerChainCheck check{"", absl::Now()};
+    validation::ChainVerdict verdict = validation::ValidateServerChain(
+        *snapshot->client_ca_store(), *chain, check, policy, snapshot->crls());
+    if (!verdict.accepted()) {
+      return absl::UnauthenticatedError(absl::StrCat(
+          "client certificate refused: ", v1::Reason_Name(verdict.reason), ": ",
+          verdict.detail));
+    }
+    auto identity =
+        snapshot->access().CertificateIdentity(chain->front().get());
+    return identity.ok() ? absl::OkStatus() : identity.status();
+  }
+
+  policy::CurrentPolicy& current_;
+  HandshakeRefusal on_refusal_;
+};
+
+}  // namespace
+
+absl::StatusOr<std::shared_ptr<grpc::ServerCredentials>> MakeTlsCredentials(
+    const config::v1::Tls& tls, const std::string& base_dir,
+    policy::CurrentPolicy& current, HandshakeRefusal on_refusal) {
+  std::string chain_path = Resolve(base_dir, tls.chain_pem_file());
+  std::string key_path = Resolve(base_dir, tls.key_pem_file());
+  if (!tls.secret_dir().empty()) {
+    std::string dir = Resolve(base_dir, tls.secret_dir());
+    chain_path = dir + "/tls.crt";
+    key_path = dir + "/tls.key";
+  }
+  absl::Status pair = CheckServingPair(chain_path, key_path);
+  if (!pair.ok()) {
+    return absl::Status(pair.code(),
+                        absl::StrCat("access.tls: ", pair.message()));
+  }
+  auto provider =
+      std::make_shared<grpc::experimental::FileWatcherCertificateProvider>(
+          key_path, chain_path, kRefreshSeconds);
+  grpc::experimental::TlsServerCredentialsOptions options(provider);
+  options.watch_identity_key_cert_pairs();
+  options.set_cert_request_type(
+      tls.client_certificate() == config::v1::Tls::REQUEST
+          ? GRPC_SSL_REQUEST_CLIENT_CERTIFICATE_BUT_DONT_VERIFY
+          : GRPC_SSL_REQUEST_AND_REQUIRE_CLIENT_CERTIFICATE_BUT_DONT_VERIFY);
+  options.set_certificate_verifier(
+      ExternalCertificateVerifier::Create<AgentCertificateVerifier>(
+          current, std::move(on_refusal)));
+  return grpc::experimental::TlsServerCredentials(options);
+}
+
+}  // namespace certbroker::server
