@@ -40,6 +40,10 @@ inline void LogError(absl::string_view message) {
 // spaces, quotes, '=' or control characters, so every line stays parseable.
 std::string LogValue(absl::string_view value);
 
+// AppendLogValue appends LogValue(value) to `out`, for building a line
+// without a temporary string per field.
+void AppendLogValue(absl::string_view value, std::string& out);
+
 }  // namespace certbroker
 
 #endif  // CERTBROKER_BROKER_COMMON_LOG_H_

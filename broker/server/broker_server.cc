@@ -232,6 +232,8 @@ int RunBroker(const BrokerServerOptions& options) {
   for (const std::string& line : listeners.Describe()) {
     LogInfo(absl::StrCat("listening on ", line));
   }
+  // Everything said while starting is out before anyone is told it is up.
+  FlushLog();
   if (!options.ready_file.empty()) {
     absl::Status written = WriteFileAtomically(
         options.ready_file, absl::StrCat(absl::StrJoin(*bound, "\n"), "\n"));

@@ -228,12 +228,23 @@ absl::Status CertificateBrokerService::DecideServerCertificate(
     CB_RETURN_IF_ERROR(
         CheckChainSize(static_cast<size_t>(request.certificate_chain_size()),
                        snapshot.max_chain_length(), request.ocsp_response()));
-    decision.leaf_fingerprint = x509::Sha256Hex(request.certificate_chain(0));
     chain_digest = VerdictCache::ChainDigest(request.certificate_chain());
     response.set_certificate_chain_sha256(chain_digest);
   }
-  CB_ASSIGN_OR_RETURN(std::string server_name,
-                      EffectiveServerName(request.server_name(), target));
+  // The leaf's fingerprint (for the audit) of a chain sent. A cache hit
+  // carries it already: the same chain digest means the same leaf bytes.
+  auto fingerprint_sent_leaf = [&] {
+    if (!by_digest) {
+      decision.leaf_fingerprint = x509::Sha256Hex(request.certificate_chain(0));
+    }
+  };
+  absl::StatusOr<std::string> effective_name =
+      EffectiveServerName(request.server_name(), target);
+  if (!effective_name.ok()) {
+    fingerprint_sent_leaf();
+    return effective_name.status();
+  }
+  std::string server_name = *std::move(effective_name);
 
   decision.id = NewDecisionId();
   response.set_decision_id(decision.id);
@@ -253,7 +264,7 @@ absl::Status CertificateBrokerService::DecideServerCertificate(
       response.set_reason(cached->reason);
       response.set_detail(cached->detail);
       SetDuration(cached->expires - now, response.mutable_cache_ttl());
-      if (by_digest) decision.leaf_fingerprint = cached->leaf_fingerprint;
+      decision.leaf_fingerprint = std::move(cached->leaf_fingerprint);
       RecordVerdict(response, decision);
       decision.cached = true;
       return absl::OkStatus();
@@ -270,6 +281,7 @@ absl::Status CertificateBrokerService::DecideServerCertificate(
       return absl::OkStatus();
     }
   }
+  fingerprint_sent_leaf();
   // Malformed DER is an error whatever the target.
   x509::CertificateList chain;
   if (!by_digest) {

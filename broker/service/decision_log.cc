@@ -1,32 +1,53 @@
-// Decision ids and decision log lines.
+// Decision ids and decision log lines. A decision line is assembled into one
+// buffer, field by field, without a temporary string per field.
 #include "broker/service/decision_log.h"
 
 #include <openssl/rand.h>
 
-#include "absl/strings/escaping.h"
-#include "absl/strings/str_cat.h"
 #include "broker/common/log.h"
 #include "broker/x509/boringssl.h"
 
 namespace certbroker::service {
+namespace {
+
+// Room for a typical line (id, target, rule, a sentence of detail), so that
+// the buffer is allocated once.
+constexpr size_t kTypicalLineBytes = 512;
+
+void AppendField(absl::string_view key, absl::string_view value,
+                 std::string& line) {
+  line.append(key.data(), key.size());
+  AppendLogValue(value, line);
+}
+
+}  // namespace
 
 std::string NewDecisionId() {
+  constexpr char kDigits[] = "0123456789abcdef";
   uint8_t bytes[16];
   RAND_bytes(bytes, sizeof(bytes));
-  return absl::BytesToHexString(
-      absl::string_view(reinterpret_cast<const char*>(bytes), sizeof(bytes)));
+  std::string id(2 * sizeof(bytes), '0');
+  for (size_t i = 0; i < sizeof(bytes); ++i) {
+    id[2 * i] = kDigits[bytes[i] >> 4];
+    id[2 * i + 1] = kDigits[bytes[i] & 0xf];
+  }
+  return id;
 }
 
 void LogDecision(absl::string_view rpc, absl::string_view peer,
                  const Decision& decision) {
-  std::string line = absl::StrCat(
-      "decision rpc=", rpc, " id=", LogValue(decision.id),
-      " peer=", LogValue(peer), " agent=", LogValue(decision.agent),
-      " target=", LogValue(decision.target), " rule=", LogValue(decision.rule),
-      " verdict=", decision.verdict, " reason=", LogValue(decision.reason));
-  if (decision.cached) absl::StrAppend(&line, " cached=true");
-  if (!decision.detail.empty())
-    absl::StrAppend(&line, " detail=", LogValue(decision.detail));
+  std::string line;
+  line.reserve(kTypicalLineBytes);
+  line.append("decision rpc=").append(rpc.data(), rpc.size());
+  AppendField(" id=", decision.id, line);
+  AppendField(" peer=", peer, line);
+  AppendField(" agent=", decision.agent, line);
+  AppendField(" target=", decision.target, line);
+  AppendField(" rule=", decision.rule, line);
+  line.append(" verdict=").append(decision.verdict);
+  AppendField(" reason=", decision.reason, line);
+  if (decision.cached) line.append(" cached=true");
+  if (!decision.detail.empty()) AppendField(" detail=", decision.detail, line);
   LogInfo(line);
 }
 

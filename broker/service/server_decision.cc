@@ -85,6 +85,7 @@ absl::StatusOr<std::string> ChainDigestOf(
 absl::StatusOr<x509::CertificateList> ParseServerChain(
     const google::protobuf::RepeatedPtrField<std::string>& chain) {
   x509::CertificateList parsed;
+  parsed.reserve(static_cast<size_t>(chain.size()));
   for (int i = 0; i < chain.size(); ++i) {
     auto certificate = x509::ParseDerCertificate(chain[i]);
     if (!certificate.ok()) {

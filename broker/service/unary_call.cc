@@ -42,7 +42,7 @@ namespace {
 grpc::ServerUnaryReactor* Serve(
     CallTracker& calls, audit::AuditWriter* audit, bool durable,
     grpc::CallbackServerContext* context, absl::string_view rpc,
-    const std::function<absl::Status(Decision&)>& decide) {
+    absl::FunctionRef<absl::Status(Decision&)> decide) {
   grpc::ServerUnaryReactor* reactor = calls.StartCall();
   if (reactor == nullptr) return calls.RefuseCall(context);
   Decision decision;
@@ -86,14 +86,14 @@ grpc::ServerUnaryReactor* Serve(
 grpc::ServerUnaryReactor* ServeUnary(
     CallTracker& calls, audit::AuditWriter* audit,
     grpc::CallbackServerContext* context, absl::string_view rpc,
-    const std::function<absl::Status(Decision&)>& decide) {
+    absl::FunctionRef<absl::Status(Decision&)> decide) {
   return Serve(calls, audit, /*durable=*/false, context, rpc, decide);
 }
 
 grpc::ServerUnaryReactor* ServeChange(
     CallTracker& calls, audit::AuditWriter* audit,
     grpc::CallbackServerContext* context, absl::string_view rpc,
-    const std::function<absl::Status(Decision&)>& decide) {
+    absl::FunctionRef<absl::Status(Decision&)> decide) {
   return Serve(calls, audit, /*durable=*/true, context, rpc, decide);
 }
 

@@ -5,8 +5,9 @@
 #ifndef CERTBROKER_BROKER_SERVICE_UNARY_CALL_H_
 #define CERTBROKER_BROKER_SERVICE_UNARY_CALL_H_
 
-#include <functional>
+#include <string>
 
+#include "absl/functional/function_ref.h"
 #include "absl/status/status.h"
 #include "absl/strings/string_view.h"
 #include "broker/audit/audit_writer.h"
@@ -27,7 +28,7 @@ std::string CallerIdentity(const grpc::CallbackServerContext& context);
 grpc::ServerUnaryReactor* ServeUnary(
     CallTracker& calls, audit::AuditWriter* audit,
     grpc::CallbackServerContext* context, absl::string_view rpc,
-    const std::function<absl::Status(Decision&)>& decide);
+    absl::FunctionRef<absl::Status(Decision&)> decide);
 
 // ServeChange is ServeUnary for admin changes: the record (of a change made
 // or refused) is appended synchronously, so an answered change is always
@@ -36,7 +37,7 @@ grpc::ServerUnaryReactor* ServeUnary(
 grpc::ServerUnaryReactor* ServeChange(
     CallTracker& calls, audit::AuditWriter* audit,
     grpc::CallbackServerContext* context, absl::string_view rpc,
-    const std::function<absl::Status(Decision&)>& decide);
+    absl::FunctionRef<absl::Status(Decision&)> decide);
 
 }  // namespace certbroker::service
 
