@@ -53,13 +53,15 @@ Caller CallerResolver::Resolve(const grpc::ServerContextBase& context,
   std::shared_ptr<const grpc::AuthContext> auth = context.auth_context();
   std::string pem =
       auth ? Property(*auth, GRPC_X509_PEM_CERT_PROPERTY_NAME) : std::string();
-  bool tls =
-      auth && Property(*auth, GRPC_TRANSPORT_SECURITY_TYPE_PROPERTY_NAME) ==
-                  GRPC_SSL_TRANSPORT_SECURITY_TYPE;
+  std::string security =
+      auth ? Property(*auth, GRPC_TRANSPORT_SECURITY_TYPE_PROPERTY_NAME) : "";
+  bool tls = security == GRPC_TLS_TRANSPORT_SECURITY_TYPE ||
+             security == GRPC_SSL_TRANSPORT_SECURITY_TYPE;
   if (tls) {
     caller.transport = absl::StrCat("tls ", peer);
     if (pem.empty()) {
-      caller.refusal = "the TLS connection carries no client certificate";
+      caller.refusal = absl::StrCat("the TLS connection from ", peer,
+                                    " carries no client certificate");
       return caller;
     }
     auto identity = CertificateIdentity(pem, access, version);
@@ -84,7 +86,8 @@ Caller CallerResolver::Resolve(const grpc::ServerContextBase& context,
   } else {
     caller.transport = absl::StrCat("plaintext ", peer);
     if (!dev_loopback_) {
-      caller.refusal = "the connection is neither TLS nor a Unix socket";
+      caller.refusal = absl::StrCat("the connection from ", peer,
+                                    " is neither TLS nor a Unix socket");
       return caller;
     }
     caller.identity = kDevIdentity;

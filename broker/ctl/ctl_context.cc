@@ -9,7 +9,19 @@
 namespace certbroker::ctl {
 
 std::shared_ptr<grpc::Channel> CtlContext::Channel() const {
-  return grpc::CreateChannel(broker, grpc::InsecureChannelCredentials());
+  if (tls_ca_pem.empty() || broker.rfind("unix:", 0) == 0) {
+    return grpc::CreateChannel(broker, grpc::InsecureChannelCredentials());
+  }
+  grpc::SslCredentialsOptions options;
+  options.pem_root_certs = tls_ca_pem;
+  options.pem_cert_chain = tls_cert_pem;
+  options.pem_private_key = tls_key_pem;
+  grpc::ChannelArguments arguments;
+  if (!tls_server_name.empty()) {
+    arguments.SetSslTargetNameOverride(tls_server_name);
+  }
+  return grpc::CreateCustomChannel(broker, grpc::SslCredentials(options),
+                                   arguments);
 }
 
 void CtlContext::Deadline(grpc::ClientContext& context) const {

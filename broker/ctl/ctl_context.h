@@ -32,6 +32,14 @@ struct CtlContext {
   std::string broker = "unix:var/certbrokerd.sock";
   absl::Duration timeout = absl::Seconds(10);
   OutputFormat output = OutputFormat::kTable;
+  // TLS: with tls_ca_pem, TCP connections use TLS, trusting that CA and
+  // presenting tls_cert_pem/tls_key_pem (a certificate whose identity holds
+  // the ADMIN role). tls_server_name overrides the name checked in the
+  // broker's certificate.
+  std::string tls_ca_pem;
+  std::string tls_cert_pem;
+  std::string tls_key_pem;
+  std::string tls_server_name;
 
   // Channel connects to `broker` (HOST:PORT or unix:PATH).
   std::shared_ptr<grpc::Channel> Channel() const;

@@ -10,6 +10,7 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
 #include "absl/time/time.h"
+#include "broker/common/file.h"
 #include "broker/ctl/audit_commands.h"
 #include "broker/ctl/bundle_commands.h"
 #include "broker/ctl/cert_commands.h"
@@ -87,6 +88,12 @@ const std::vector<OptionSpec>& GlobalOptions() {
        "certbrokerd's address: HOST:PORT or unix:PATH "
        "(default unix:var/certbrokerd.sock)"},
       {"timeout", "DURATION", "deadline of each call (default 10s)"},
+      {"tls_ca", "FILE",
+       "connect with TLS, trusting the CA certificates in FILE (PEM)"},
+      {"tls_cert", "FILE", "client certificate chain to present (PEM)"},
+      {"tls_key", "FILE", "its private key (PEM)"},
+      {"tls_server_name", "NAME",
+       "name to expect in the broker's certificate (default: the host)"},
       {"o", "FORMAT",
        "output: table (default) or json (protobuf JSON); also -o FORMAT"},
       {"help", "", "show this help"},
@@ -157,6 +164,21 @@ int Run(std::vector<std::string> args) {
                                          "' is not a duration like 10s"),
                             "");
   }
+  for (auto [option, pem] : {std::pair{"tls_ca", &context.tls_ca_pem},
+                             std::pair{"tls_cert", &context.tls_cert_pem},
+                             std::pair{"tls_key", &context.tls_key_pem}}) {
+    if (!global->Has(option)) continue;
+    auto text = ReadFile(global->Get(option));
+    if (!text.ok()) {
+      return ReportUsageError(
+          absl::StrCat("--", option, ": ", text.status().message()), "");
+    }
+    *pem = *text;
+  }
+  if (context.tls_cert_pem.empty() != context.tls_key_pem.empty()) {
+    return ReportUsageError("--tls_cert and --tls_key go together", "");
+  }
+  context.tls_server_name = global->Get("tls_server_name", "");
   std::string output = global->Get("o", "table");
   if (output != "table" && output != "json") {
     return ReportUsageError(
@@ -191,7 +213,9 @@ int Main(int argc, char** argv) {
       argument = "-" + argument;
     }
     std::string name = argument.substr(0, argument.find('='));
-    if (name != "--o" && name != "--broker" && name != "--timeout") {
+    bool is_global = name == "--o" || name == "--broker" ||
+                     name == "--timeout" || name.rfind("--tls_", 0) == 0;
+    if (!is_global) {
       rest.push_back(argument);
     } else if (name != argument) {
       global.push_back(argument);

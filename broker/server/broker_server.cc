@@ -199,10 +199,18 @@ int RunBroker(const BrokerServerOptions& options) {
     LogError(std::string(listening.message()));
     return 1;
   }
+  // One connection's streams are bounded here; one caller's calls across
+  // connections by access.per_caller.max_concurrent_calls.
+  builder.AddChannelArgument(GRPC_ARG_MAX_CONCURRENT_STREAMS, 100);
+  auth::CallerResolver resolver(&listeners.unix_peers(),
+                                options.insecure_dev_loopback);
+  service::Admission admission(current, resolver, audit_writer.get());
+  broker.set_admission(&admission);
   builder.RegisterService(&broker);
   service::CertificateAdminService admin(
       **manager, calls, base_dir, /*simulation_only=*/!options.enable_admin);
   admin.set_audit(audit_writer.get());
+  admin.set_admission(&admission);
   if (store != nullptr) admin.set_store_path(store->path());
   if (options.enable_admin || options.enable_simulation) {
     builder.RegisterService(&admin);

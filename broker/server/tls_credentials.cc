@@ -48,9 +48,11 @@ absl::Status CheckServingPair(const std::string& chain_path,
 // validator under the policy in force.
 class AgentCertificateVerifier : public ExternalCertificateVerifier {
  public:
-  AgentCertificateVerifier(policy::CurrentPolicy& current,
+  AgentCertificateVerifier(policy::CurrentPolicy& current, bool required,
                            HandshakeRefusal on_refusal)
-      : current_(current), on_refusal_(std::move(on_refusal)) {}
+      : current_(current),
+        required_(required),
+        on_refusal_(std::move(on_refusal)) {}
 
   bool Verify(TlsCustomVerificationCheckRequest* request,
               std::function<void(grpc::Status)> /*callback*/,
@@ -73,21 +75,31 @@ class AgentCertificateVerifier : public ExternalCertificateVerifier {
   absl::Status Judge(TlsCustomVerificationCheckRequest* request,
                      std::string& subject) {
     std::shared_ptr<const policy::PolicySnapshot> snapshot = current_.Get();
-    grpc::string_ref chain_pem = request->peer_cert_full_chain();
-    if (chain_pem.empty()) {
-      // Only reachable with client_certificate: REQUEST: an anonymous
-      // connection, whose calls are refused as unauthenticated.
-      return absl::OkStatus();
+    grpc::string_ref leaf_pem = request->peer_cert();
+    if (leaf_pem.empty()) {
+      // With client_certificate: REQUEST, an anonymous connection, whose
+      // calls are refused as unauthenticated.
+      if (!required_) return absl::OkStatus();
+      return absl::UnauthenticatedError("no client certificate");
     }
     if (snapshot->client_ca_store() == nullptr) {
       return absl::UnauthenticatedError(
           "the policy in force has no access.tls.client_ca_bundles");
     }
+    // The server side sees the leaf apart from the rest of the chain (which
+    // may or may not repeat it).
+    grpc::string_ref rest_pem = request->peer_cert_full_chain();
     auto chain = x509::ParsePemCertificates(
-        absl::string_view(chain_pem.data(), chain_pem.size()),
+        absl::StrCat(absl::string_view(leaf_pem.data(), leaf_pem.size()), "\n",
+                     absl::string_view(rest_pem.data(), rest_pem.size())),
         "the client certificate chain");
-    if (!chain.ok())
+    if (!chain.ok()) {
       return absl::UnauthenticatedError(chain.status().message());
+    }
+    if (chain->size() > 1 &&
+        X509_cmp((*chain)[0].get(), (*chain)[1].get()) == 0) {
+      chain->erase(chain->begin() + 1);
+    }
     subject = x509::SubjectName(chain->front().get());
     validation::ChainPolicy policy;
     policy.purpose = validation::KeyPurpose::kClientAuth;
@@ -105,6 +117,7 @@ class AgentCertificateVerifier : public ExternalCertificateVerifier {
   }
 
   policy::CurrentPolicy& current_;
+  bool required_;
   HandshakeRefusal on_refusal_;
 };
 
@@ -130,13 +143,13 @@ absl::StatusOr<std::shared_ptr<grpc::ServerCredentials>> MakeTlsCredentials(
           key_path, chain_path, kRefreshSeconds);
   grpc::experimental::TlsServerCredentialsOptions options(provider);
   options.watch_identity_key_cert_pairs();
+  bool required = tls.client_certificate() != config::v1::Tls::REQUEST;
   options.set_cert_request_type(
-      tls.client_certificate() == config::v1::Tls::REQUEST
-          ? GRPC_SSL_REQUEST_CLIENT_CERTIFICATE_BUT_DONT_VERIFY
-          : GRPC_SSL_REQUEST_AND_REQUIRE_CLIENT_CERTIFICATE_BUT_DONT_VERIFY);
+      required ? GRPC_SSL_REQUEST_AND_REQUIRE_CLIENT_CERTIFICATE_BUT_DONT_VERIFY
+               : GRPC_SSL_REQUEST_CLIENT_CERTIFICATE_BUT_DONT_VERIFY);
   options.set_certificate_verifier(
       ExternalCertificateVerifier::Create<AgentCertificateVerifier>(
-          current, std::move(on_refusal)));
+          current, required, std::move(on_refusal)));
   return grpc::experimental::TlsServerCredentials(options);
 }
 

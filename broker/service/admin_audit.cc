@@ -41,8 +41,9 @@ absl::Status NoAuditLog() {
 class AuditWatch final : public grpc::ServerWriteReactor<v1::AuditRecord> {
  public:
   AuditWatch(audit::AuditWriter& writer,
-             const v1::WatchAuditRecordsRequest& filter)
-      : writer_(writer), filter_(filter) {
+             const v1::WatchAuditRecordsRequest& filter,
+             Admission::Ticket ticket)
+      : writer_(writer), filter_(filter), ticket_(std::move(ticket)) {
     subscription_ = writer_.Subscribe(
         [this](const std::vector<store::AuditRecord>& records) {
           Enqueue(records);
@@ -119,6 +120,8 @@ class AuditWatch final : public grpc::ServerWriteReactor<v1::AuditRecord> {
   v1::AuditRecord current_ ABSL_GUARDED_BY(mu_);
   bool writing_ ABSL_GUARDED_BY(mu_) = false;
   bool finished_ ABSL_GUARDED_BY(mu_) = false;
+  // The caller's slot among its calls in flight, held while it watches.
+  Admission::Ticket ticket_;
 };
 
 // Refused ends a stream at once with `status`.
@@ -165,12 +168,20 @@ grpc::ServerUnaryReactor* CertificateAdminService::ListAuditRecords(
 
 grpc::ServerWriteReactor<v1::AuditRecord>*
 CertificateAdminService::WatchAuditRecords(
-    Context*, const v1::WatchAuditRecordsRequest* request) {
+    Context* context, const v1::WatchAuditRecordsRequest* request) {
+  Admission::Ticket ticket;
+  std::string agent;
+  if (door_.admission != nullptr) {
+    if (auto refusal = door_.admission->Admit(
+            *context, door_.service, "WatchAuditRecords", agent, ticket)) {
+      return new Refused(*refusal);
+    }
+  }
   if (simulation_only_) {
     return new Refused(SimulationOnlyError());
   }
   if (audit_ == nullptr) return new Refused(NoAuditLog());
-  return new AuditWatch(*audit_, *request);
+  return new AuditWatch(*audit_, *request, std::move(ticket));
 }
 
 }  // namespace certbroker::service

@@ -58,7 +58,7 @@ CertificateAdminService::CertificateAdminService(state::PolicyManager& manager,
                                                  bool simulation_only,
                                                  Clock clock)
     : manager_(manager),
-      calls_(calls),
+      door_{calls, nullptr, auth::Service::kAdmin},
       config_dir_(std::move(config_dir)),
       simulation_only_(simulation_only),
       clock_(std::move(clock)) {}
@@ -66,7 +66,7 @@ CertificateAdminService::CertificateAdminService(state::PolicyManager& manager,
 grpc::ServerUnaryReactor* CertificateAdminService::Read(
     Context* context, absl::string_view rpc,
     const std::function<absl::Status(Decision&)>& decide) {
-  return ServeUnary(calls_, nullptr, context, rpc, [&](Decision& decision) {
+  return ServeUnary(door_, nullptr, context, rpc, [&](Decision& decision) {
     if (simulation_only_) return SimulationOnlyError();
     decision.verdict = "read";
     return decide(decision);
@@ -76,7 +76,7 @@ grpc::ServerUnaryReactor* CertificateAdminService::Read(
 grpc::ServerUnaryReactor* CertificateAdminService::Change(
     Context* context, absl::string_view rpc,
     const std::function<absl::Status(Decision&)>& decide) {
-  return ServeChange(calls_, audit_, context, rpc, [&](Decision& decision) {
+  return ServeChange(door_, audit_, context, rpc, [&](Decision& decision) {
     if (simulation_only_) return SimulationOnlyError();
     return decide(decision);
   });
@@ -97,7 +97,7 @@ grpc::ServerUnaryReactor* CertificateAdminService::SimulateServerCertificate(
     grpc::CallbackServerContext* context,
     const v1::SimulateServerCertificateRequest* request,
     v1::SimulateServerCertificateResponse* response) {
-  return ServeUnary(calls_, audit_, context, "SimulateServerCertificate",
+  return ServeUnary(door_, audit_, context, "SimulateServerCertificate",
                     [&](Decision& decision) {
                       return Simulate(*request, *response, decision);
                     });
@@ -119,8 +119,8 @@ absl::Status CertificateAdminService::Simulate(
   target.agent = decision.agent;
   decision.policy_version = snapshot->version();
   CB_RETURN_IF_ERROR(
-      CheckChainSize(static_cast<size_t>(request.certificate_chain_size()),
-                     snapshot->max_chain_length(), request.ocsp_response()));
+      CheckChainSize(request.certificate_chain(), *snapshot,
+                     request.ocsp_response()));
   decision.leaf_fingerprint = x509::Sha256Hex(request.certificate_chain(0));
   CB_ASSIGN_OR_RETURN(std::string server_name,
                       EffectiveServerName(request.server_name(), target));

@@ -37,6 +37,10 @@ class CertificateAdminService final
   // must outlive the service); call it before serving.
   void set_audit(audit::AuditWriter* audit) { audit_ = audit; }
 
+  // set_admission makes every call pass `admission` (which must outlive
+  // the service); call it before serving.
+  void set_admission(Admission* admission) { door_.admission = admission; }
+
   // set_store_path names the database for GetStatus.
   void set_store_path(std::string path) { store_path_ = std::move(path); }
 
@@ -127,7 +131,7 @@ class CertificateAdminService final
   absl::Status Rotate(v1::RotateKekResponse& response, Decision& decision);
 
   state::PolicyManager& manager_;
-  CallTracker& calls_;
+  Door door_;
   audit::AuditWriter* audit_ = nullptr;  // Null: no audit log.
   std::string config_dir_;
   bool simulation_only_;

@@ -46,7 +46,9 @@ void SetTimestamp(absl::Time time, google::protobuf::Timestamp* out) {
 
 CertificateBrokerService::CertificateBrokerService(
     const policy::CurrentPolicy& policy, CallTracker& calls, Clock clock)
-    : policy_(policy), calls_(calls), clock_(std::move(clock)) {
+    : policy_(policy),
+      door_{calls, nullptr, auth::Service::kBroker},
+      clock_(std::move(clock)) {
   const auto& limits = policy.Get()->verdict_cache();
   size_t entries = limits.disabled()      ? 0
                    : limits.max_entries() ? limits.max_entries()
@@ -60,7 +62,7 @@ grpc::ServerUnaryReactor* CertificateBrokerService::GetCertificatePolicy(
     const v1::GetCertificatePolicyRequest* request,
     v1::GetCertificatePolicyResponse* response) {
   return ServeUnary(
-      calls_, audit_, context, "GetCertificatePolicy", [&](Decision& decision) {
+      door_, audit_, context, "GetCertificatePolicy", [&](Decision& decision) {
         return DecidePolicy(*policy_.Get(), *request, *response, decision);
       });
 }
@@ -69,7 +71,7 @@ grpc::ServerUnaryReactor* CertificateBrokerService::GetClientCertificate(
     grpc::CallbackServerContext* context,
     const v1::GetClientCertificateRequest* request,
     v1::GetClientCertificateResponse* response) {
-  return ServeUnary(calls_, audit_, context, "GetClientCertificate",
+  return ServeUnary(door_, audit_, context, "GetClientCertificate",
                     [&](Decision& decision) {
                       return DecideClientCertificate(*policy_.Get(), *request,
                                                      *response, decision);
@@ -80,7 +82,7 @@ grpc::ServerUnaryReactor* CertificateBrokerService::OnServerCertificate(
     grpc::CallbackServerContext* context,
     const v1::OnServerCertificateRequest* request,
     v1::OnServerCertificateResponse* response) {
-  return ServeUnary(calls_, audit_, context, "OnServerCertificate",
+  return ServeUnary(door_, audit_, context, "OnServerCertificate",
                     [&](Decision& decision) {
                       return DecideServerCertificate(*policy_.Get(), *request,
                                                      *response, decision);
@@ -156,8 +158,13 @@ absl::Status CertificateBrokerService::DecideClientCertificate(
   }
   const policy::CompiledRule* rule = snapshot.FindRule(target);
   if (rule == nullptr) {
-    return absl::NotFoundError(absl::StrCat("no rule matches ", decision.target,
-                                            ": no client certificate"));
+    // The same answer whether or not the target has a certificate for
+    // another agent: nothing about other agents' certificates leaks.
+    return absl::PermissionDeniedError(absl::StrCat(
+        "no rule gives ",
+        decision.agent.empty() ? "an unauthenticated caller"
+                               : absl::StrCat("'", decision.agent, "'"),
+        " a client certificate for ", decision.target));
   }
   decision.rule = rule->name;
   if (rule->deny) {
@@ -226,8 +233,8 @@ absl::Status CertificateBrokerService::DecideServerCertificate(
     CB_ASSIGN_OR_RETURN(chain_digest, ChainDigestOf(request));
   } else {
     CB_RETURN_IF_ERROR(
-        CheckChainSize(static_cast<size_t>(request.certificate_chain_size()),
-                       snapshot.max_chain_length(), request.ocsp_response()));
+        CheckChainSize(request.certificate_chain(), snapshot,
+                       request.ocsp_response()));
     chain_digest = VerdictCache::ChainDigest(request.certificate_chain());
     response.set_certificate_chain_sha256(chain_digest);
   }

@@ -12,6 +12,7 @@
 #include "broker/audit/audit_writer.h"
 #include "broker/policy/policy_snapshot.h"
 #include "broker/service/call_tracker.h"
+#include "broker/service/unary_call.h"
 #include "broker/service/decision_log.h"
 #include "broker/service/verdict_cache.h"
 #include "broker/validation/server_chain_validator.h"
@@ -32,6 +33,11 @@ class CertificateBrokerService final
   // set_audit makes every decision recorded through `audit` (which must
   // outlive the service); call it before serving.
   void set_audit(audit::AuditWriter* audit) { audit_ = audit; }
+
+  // set_admission makes every call pass `admission` (which must outlive
+  // the service); call it before serving. Without it every call is
+  // admitted with no identity.
+  void set_admission(Admission* admission) { door_.admission = admission; }
 
   grpc::ServerUnaryReactor* GetCertificatePolicy(
       grpc::CallbackServerContext* context,
@@ -66,7 +72,7 @@ class CertificateBrokerService final
       Decision& decision) const;
 
   const policy::CurrentPolicy& policy_;
-  CallTracker& calls_;
+  Door door_;
   audit::AuditWriter* audit_ = nullptr;  // Null: no audit log.
   Clock clock_;
   // The cache outlives policy versions (they are part of its key); its

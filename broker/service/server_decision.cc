@@ -50,8 +50,11 @@ absl::Status CheckOcspSize(absl::string_view ocsp_response) {
   return absl::OkStatus();
 }
 
-absl::Status CheckChainSize(size_t count, uint32_t max_length,
-                            absl::string_view ocsp_response) {
+absl::Status CheckChainSize(
+    const google::protobuf::RepeatedPtrField<std::string>& chain,
+    const policy::PolicySnapshot& snapshot, absl::string_view ocsp_response) {
+  size_t count = static_cast<size_t>(chain.size());
+  uint32_t max_length = snapshot.max_chain_length();
   if (count == 0) {
     return absl::InvalidArgumentError(
         "certificate_chain: required (at least the leaf certificate)");
@@ -60,6 +63,14 @@ absl::Status CheckChainSize(size_t count, uint32_t max_length,
     return absl::InvalidArgumentError(
         absl::StrCat("certificate_chain: ", count,
                      " certificates, more than the maximum of ", max_length));
+  }
+  for (int i = 0; i < chain.size(); ++i) {
+    if (chain[i].size() > snapshot.max_certificate_bytes()) {
+      return absl::InvalidArgumentError(
+          absl::StrCat("certificate_chain[", i, "] is ", chain[i].size(),
+                       " bytes, more than limits.max_certificate_bytes (",
+                       snapshot.max_certificate_bytes(), ")"));
+    }
   }
   return CheckOcspSize(ocsp_response);
 }

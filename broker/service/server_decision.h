@@ -15,10 +15,13 @@
 
 namespace certbroker::service {
 
-// CheckChainSize fails with INVALID_ARGUMENT when `count` is 0 or above
-// `max_length`, and when `ocsp_response` is larger than OCSP allows.
-absl::Status CheckChainSize(size_t count, uint32_t max_length,
-                            absl::string_view ocsp_response);
+// CheckChainSize fails with INVALID_ARGUMENT when `chain` is empty, longer
+// than the snapshot's limits.max_chain_length or holds a certificate larger
+// than its limits.max_certificate_bytes, and when `ocsp_response` is larger
+// than OCSP allows.
+absl::Status CheckChainSize(
+    const google::protobuf::RepeatedPtrField<std::string>& chain,
+    const policy::PolicySnapshot& snapshot, absl::string_view ocsp_response);
 
 // CheckOcspSize fails with INVALID_ARGUMENT when a staple exceeds
 // revocation::kMaxOcspResponseBytes.

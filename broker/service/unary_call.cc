@@ -30,23 +30,25 @@ store::AuditRecord AuditRecordOf(absl::string_view rpc,
 
 }  // namespace
 
-std::string CallerIdentity(const grpc::CallbackServerContext& context) {
-  // certbrokerd does not authenticate callers yet (no mTLS identity, no
-  // SO_PEERCRED mapping), so no caller has an identity and rules naming
-  // agents match nobody: fail closed. The security issue fills this in.
-  return std::string();
-}
-
 namespace {
 
 grpc::ServerUnaryReactor* Serve(
-    CallTracker& calls, audit::AuditWriter* audit, bool durable,
+    const Door& door, audit::AuditWriter* audit, bool durable,
     grpc::CallbackServerContext* context, absl::string_view rpc,
     absl::FunctionRef<absl::Status(Decision&)> decide) {
-  grpc::ServerUnaryReactor* reactor = calls.StartCall();
-  if (reactor == nullptr) return calls.RefuseCall(context);
+  grpc::ServerUnaryReactor* reactor = door.calls.StartCall();
+  if (reactor == nullptr) return door.calls.RefuseCall(context);
   Decision decision;
-  decision.agent = CallerIdentity(*context);
+  Admission::Ticket ticket;
+  if (door.admission != nullptr) {
+    if (auto refusal = door.admission->Admit(*context, door.service, rpc,
+                                             decision.agent, ticket)) {
+      reactor->Finish(
+          grpc::Status(static_cast<grpc::StatusCode>(refusal->code()),
+                       std::string(refusal->message())));
+      return reactor;
+    }
+  }
   absl::Status status = decide(decision);
   if (!status.ok()) {
     decision.verdict = absl::StatusCodeToString(status.code());
@@ -84,17 +86,17 @@ grpc::ServerUnaryReactor* Serve(
 }  // namespace
 
 grpc::ServerUnaryReactor* ServeUnary(
-    CallTracker& calls, audit::AuditWriter* audit,
+    const Door& door, audit::AuditWriter* audit,
     grpc::CallbackServerContext* context, absl::string_view rpc,
     absl::FunctionRef<absl::Status(Decision&)> decide) {
-  return Serve(calls, audit, /*durable=*/false, context, rpc, decide);
+  return Serve(door, audit, /*durable=*/false, context, rpc, decide);
 }
 
 grpc::ServerUnaryReactor* ServeChange(
-    CallTracker& calls, audit::AuditWriter* audit,
+    const Door& door, audit::AuditWriter* audit,
     grpc::CallbackServerContext* context, absl::string_view rpc,
     absl::FunctionRef<absl::Status(Decision&)> decide) {
-  return Serve(calls, audit, /*durable=*/true, context, rpc, decide);
+  return Serve(door, audit, /*durable=*/true, context, rpc, decide);
 }
 
 }  // namespace certbroker::service

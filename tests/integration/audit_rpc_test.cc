@@ -63,7 +63,8 @@ TEST(AuditRpcTest, EveryDecisionIsRecorded) {
   EXPECT_EQ(accept->reason, "ACCEPTED");
   EXPECT_EQ(accept->policy_version, accepted.policy_version());
   EXPECT_EQ(accept->leaf_fingerprint, HexSha256(pki.server.Der()));
-  EXPECT_EQ(accept->agent, "");  // Callers are not authenticated yet.
+  // The test broker runs with --insecure_dev_loopback.
+  EXPECT_EQ(accept->agent, "dev:insecure-loopback");
 
   store::AuditQuery rejects;
   rejects.filter.verdict = "reject";

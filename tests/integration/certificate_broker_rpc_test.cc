@@ -148,9 +148,12 @@ TEST_F(CertificateBrokerRpcTest, ClientCertificateNotFoundCases) {
   v1::GetClientCertificateResponse response;
   grpc::Status none =
       ClientCertificate(HostTarget("nowhere.invalid"), response);
-  EXPECT_EQ(none.error_code(), grpc::StatusCode::NOT_FOUND);
+  // No rule gives this caller a certificate: PERMISSION_DENIED, so that
+  // the answer is the same whether or not another agent has one.
+  EXPECT_EQ(none.error_code(), grpc::StatusCode::PERMISSION_DENIED);
   EXPECT_THAT(none.error_message(),
-              HasSubstr("no rule matches https://nowhere.invalid:443"));
+              HasSubstr("no rule gives 'dev:insecure-loopback' a client "
+                        "certificate for https://nowhere.invalid:443"));
   grpc::Status no_certificate =
       ClientCertificate(HostTarget("agent.example.test"), response);
   EXPECT_EQ(no_certificate.error_code(), grpc::StatusCode::NOT_FOUND);

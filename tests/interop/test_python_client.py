@@ -238,9 +238,10 @@ class PythonClientInteropTest(unittest.TestCase):
         self.assertEqual(key.public_key().public_bytes(serialization.Encoding.DER, spki),
                          leaf.public_key().public_bytes(serialization.Encoding.DER, spki))
 
-    def test_client_certificate_not_found_for_unmatched_host(self):
-        self.assert_rpc_error(grpc.StatusCode.NOT_FOUND,
-                              self.get_client_certificate, "other.invalid")
+    def test_client_certificate_denied_for_unmatched_host(self):
+        details = self.assert_rpc_error(grpc.StatusCode.PERMISSION_DENIED,
+                                        self.get_client_certificate, "other.invalid")
+        self.assertIn("no rule gives 'dev:insecure-loopback' a client certificate", details)
 
     def test_client_certificate_not_exportable(self):
         policy = self.get_policy("locked.example.test")
@@ -346,7 +347,7 @@ class PythonClientInteropTest(unittest.TestCase):
     def test_cli_rpc_error_exits_1(self):
         result = self.run_cli("client-cert", "--host", "other.invalid")
         self.assertEqual(result.returncode, 1, result.stdout + result.stderr)
-        self.assertRegex(result.stderr, r"^error: NOT_FOUND: ")
+        self.assertRegex(result.stderr, r"^error: PERMISSION_DENIED: no rule gives ")
 
     def test_cli_usage_error_exits_2(self):
         result = self.run_cli("server-cert", "--host", "api.example.test")  # No --chain.

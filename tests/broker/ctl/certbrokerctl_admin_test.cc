@@ -550,7 +550,7 @@ TEST_F(CertbrokerctlAdminTest, PolicyUsingStoredObjectsGuardsThemAndIsAudited) {
   EXPECT_THAT(table, StartsWith("TIME                  RPC  "));
   EXPECT_THAT(table, ContainsRegex(absl::StrCat(
                          "\n[-0-9T:]+Z  UpdatePolicy +policy +changed +OK +- +",
-                         after, " +- +")));
+                         after, " +dev:insecure-loopback +")));
   EXPECT_THAT(table, ContainsRegex("\n[-0-9T:]+Z  ImportCertificate +"
                                    "certificates/payments +changed "));
   auto filtered = FromJson<v1::ListAuditRecordsResponse>(
@@ -640,7 +640,7 @@ TEST_F(CertbrokerctlAdminTest, AuditWatchPrintsRecordsAsTheyAreWritten) {
       EXPECT_THAT(watched.out,
                   MatchesRegex("[-0-9T:]+Z  UpdateTrustBundle  "
                                "trustBundles/watched  changed  OK  -  [0-9]+  "
-                               "-  .*\n"));
+                               "dev:insecure-loopback  .*\n"));
     }
   }
 }
