@@ -241,6 +241,40 @@ TEST_F(AccessMatrixTest, CertbrokerctlSpeaksTlsWithTheCallersRole) {
   EXPECT_THAT(agent.err, HasSubstr("PERMISSION_DENIED: '"));
 }
 
+TEST_F(AccessMatrixTest, CallsInFlightAreBoundedPerCaller) {
+  // The fixture allows 32 calls in flight per identity; watch streams stay
+  // in flight until cancelled.
+  auto channel = Channel(&pki_->auditor);
+  auto admin = v1::CertificateAdmin::NewStub(channel);
+  std::vector<std::unique_ptr<grpc::ClientContext>> contexts;
+  std::vector<std::unique_ptr<grpc::ClientReader<v1::AuditRecord>>> watches;
+  for (int i = 0; i < 32; ++i) {
+    contexts.push_back(std::make_unique<grpc::ClientContext>());
+    watches.push_back(
+        admin->WatchAuditRecords(contexts.back().get(), {}));
+    watches.back()->WaitForInitialMetadata();
+  }
+  grpc::ClientContext one_more;
+  auto refused = admin->WatchAuditRecords(&one_more, {});
+  v1::AuditRecord record;
+  EXPECT_FALSE(refused->Read(&record));
+  grpc::Status status = refused->Finish();
+  EXPECT_EQ(status.error_code(), grpc::StatusCode::RESOURCE_EXHAUSTED);
+  EXPECT_THAT(status.error_message(),
+              HasSubstr("already has 32 calls in flight"));
+  // Another identity is not affected.
+  v1::Status broker_status;
+  grpc::ClientContext admin_context;
+  EXPECT_TRUE(v1::CertificateAdmin::NewStub(Channel(&pki_->admin))
+                  ->GetStatus(&admin_context, {}, &broker_status)
+                  .ok());
+  for (auto& context : contexts) context->TryCancel();
+  for (auto& watch : watches) watch->Finish();
+  // The slots are back.
+  grpc::ClientContext again;
+  EXPECT_TRUE(admin->GetStatus(&again, {}, &broker_status).ok());
+}
+
 TEST_F(AccessMatrixTest, FloodingAgentDoesNotStarveAnother) {
   std::atomic<bool> stop{false};
   std::atomic<int> served{0}, limited{0}, other{0};
