@@ -202,6 +202,11 @@ int RunBroker(const BrokerServerOptions& options) {
   // One connection's streams are bounded here; one caller's calls across
   // connections by access.per_caller.max_concurrent_calls.
   builder.AddChannelArgument(GRPC_ARG_MAX_CONCURRENT_STREAMS, 100);
+  // Peers that vanish are found by keepalive pings (every 60 s, 20 s to
+  // answer); idle connections close after 10 minutes.
+  builder.AddChannelArgument(GRPC_ARG_KEEPALIVE_TIME_MS, 60 * 1000);
+  builder.AddChannelArgument(GRPC_ARG_KEEPALIVE_TIMEOUT_MS, 20 * 1000);
+  builder.AddChannelArgument(GRPC_ARG_MAX_CONNECTION_IDLE_MS, 10 * 60 * 1000);
   auth::CallerResolver resolver(&listeners.unix_peers(),
                                 options.insecure_dev_loopback);
   service::Admission admission(current, resolver, audit_writer.get());

@@ -270,9 +270,15 @@ TEST_F(AccessMatrixTest, CallsInFlightAreBoundedPerCaller) {
                   .ok());
   for (auto& context : contexts) context->TryCancel();
   for (auto& watch : watches) watch->Finish();
-  // The slots are back.
-  grpc::ClientContext again;
-  EXPECT_TRUE(admin->GetStatus(&again, {}, &broker_status).ok());
+  // The slots come back once the broker has seen the cancellations.
+  grpc::Status again;
+  absl::Time deadline = absl::Now() + absl::Seconds(5);
+  do {
+    grpc::ClientContext context;
+    again = admin->GetStatus(&context, {}, &broker_status);
+    if (!again.ok()) absl::SleepFor(absl::Milliseconds(50));
+  } while (!again.ok() && absl::Now() < deadline);
+  EXPECT_TRUE(again.ok()) << again.error_message();
 }
 
 TEST_F(AccessMatrixTest, FloodingAgentDoesNotStarveAnother) {
