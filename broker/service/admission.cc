@@ -60,7 +60,8 @@ std::optional<absl::Status> Admission::Admit(grpc::ServerContextBase& context,
   agent = caller.identity;
   bool record = true;
   std::optional<absl::Status> refusal =
-      Decide(context, service, rpc, caller, ticket, record);
+      Decide(context, service, rpc, caller, snapshot->access().limits(), ticket,
+             record);
   if (refusal && record) Record(rpc, caller, *refusal);
   return refusal;
 }
@@ -69,6 +70,7 @@ std::optional<absl::Status> Admission::Decide(grpc::ServerContextBase& context,
                                               auth::Service service,
                                               absl::string_view rpc,
                                               const auth::Caller& caller,
+                                              const auth::CallerLimits& limits,
                                               Ticket& ticket, bool& record) {
   std::string key =
       caller.identity.empty() ? AddressKey(caller) : caller.identity;
@@ -76,11 +78,11 @@ std::optional<absl::Status> Admission::Decide(grpc::ServerContextBase& context,
   // Development callers share one identity: they pass the limiter, but
   // without bounds.
   static const auth::CallerLimits kUnbounded{1e12, 1e12, UINT32_MAX};
-  const auth::CallerLimits& limits =
-      caller.identity == auth::CallerResolver::kDevIdentity
-          ? kUnbounded
-          : current_.Get()->access().limits();
-  auth::CallerLimiter::Admission admitted = limiter_.Admit(key, limits, now);
+  auth::CallerLimiter::Admission admitted = limiter_.Admit(
+      key,
+      caller.identity == auth::CallerResolver::kDevIdentity ? kUnbounded
+                                                            : limits,
+      now);
   if (!admitted.admitted) {
     int64_t retry_ms = absl::ToInt64Milliseconds(admitted.retry_after);
     context.AddTrailingMetadata("retry-after-ms", std::to_string(retry_ms));

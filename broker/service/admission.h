@@ -62,8 +62,9 @@ class Admission {
   std::optional<absl::Status> Decide(grpc::ServerContextBase& context,
                                      auth::Service service,
                                      absl::string_view rpc,
-                                     const auth::Caller& caller, Ticket& ticket,
-                                     bool& record);
+                                     const auth::Caller& caller,
+                                     const auth::CallerLimits& limits,
+                                     Ticket& ticket, bool& record);
   void Record(absl::string_view rpc, const auth::Caller& caller,
               const absl::Status& refusal);
 
