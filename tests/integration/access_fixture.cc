@@ -131,10 +131,11 @@ void AccessFixture::TearDownTestSuite() {
   delete dir_;
 }
 
-std::shared_ptr<grpc::Channel> AccessFixture::Channel(
-    const devpki::Issued* client) {
+std::shared_ptr<grpc::Channel> TlsChannel(const std::string& address,
+                                          const std::string& ca_pem,
+                                          const devpki::Issued* client) {
   grpc::SslCredentialsOptions options;
-  options.pem_root_certs = pki_->broker_ca.CertificatePem();
+  options.pem_root_certs = ca_pem;
   if (client != nullptr) {
     options.pem_cert_chain = client->CertificatePem();
     options.pem_private_key = client->KeyPem();
@@ -142,10 +143,16 @@ std::shared_ptr<grpc::Channel> AccessFixture::Channel(
   grpc::ChannelArguments arguments;
   arguments.SetSslTargetNameOverride("broker.test");
   arguments.SetMaxSendMessageSize(16 << 20);
-  // A fresh connection per channel: the tests compare identities.
+  // A connection of its own: the tests compare identities and handshakes.
   arguments.SetInt(GRPC_ARG_USE_LOCAL_SUBCHANNEL_POOL, 1);
-  return grpc::CreateCustomChannel(broker_->addresses()[0],
-                                   grpc::SslCredentials(options), arguments);
+  return grpc::CreateCustomChannel(address, grpc::SslCredentials(options),
+                                   arguments);
+}
+
+std::shared_ptr<grpc::Channel> AccessFixture::Channel(
+    const devpki::Issued* client) {
+  return TlsChannel(broker_->addresses()[0], pki_->broker_ca.CertificatePem(),
+                    client);
 }
 
 std::shared_ptr<grpc::Channel> AccessFixture::UnixChannel() {

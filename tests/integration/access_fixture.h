@@ -42,6 +42,13 @@ extern const char kAgentB[];
 extern const char kAdmin[];
 extern const char kAuditor[];
 
+// TlsChannel opens a TLS channel of its own (a new connection) to
+// `address`, trusting `ca_pem`, expecting the name "broker.test" and
+// presenting `client` (null: no client certificate).
+std::shared_ptr<grpc::Channel> TlsChannel(const std::string& address,
+                                          const std::string& ca_pem,
+                                          const devpki::Issued* client);
+
 class AccessFixture : public ::testing::Test {
  protected:
   static void SetUpTestSuite();

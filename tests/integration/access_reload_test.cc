@@ -65,15 +65,8 @@ class AccessReloadTest : public ::testing::Test {
   }
 
   std::shared_ptr<grpc::Channel> Connect(const devpki::Issued& client) {
-    grpc::SslCredentialsOptions options;
-    options.pem_root_certs = broker_ca_.CertificatePem();
-    options.pem_cert_chain = client.CertificatePem();
-    options.pem_private_key = client.KeyPem();
-    grpc::ChannelArguments arguments;
-    arguments.SetSslTargetNameOverride("broker.test");
-    arguments.SetInt(GRPC_ARG_USE_LOCAL_SUBCHANNEL_POOL, 1);
-    return grpc::CreateCustomChannel(broker_->addresses()[0],
-                                     grpc::SslCredentials(options), arguments);
+    return TlsChannel(broker_->addresses()[0], broker_ca_.CertificatePem(),
+                      &client);
   }
 
   TempDir dir_;
