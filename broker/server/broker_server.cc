@@ -60,10 +60,40 @@ absl::StatusOr<std::unique_ptr<keys::KeyRing>> LoadKeys(
 }
 
 // HandshakeAuditor records refused client certificates (when there is an
-// audit log) and logs them.
+// audit log) and logs them: at most kMaxRecordedPerSecond a second, so that
+// a storm of bad handshakes cannot fill the audit queue that decisions
+// need; the rest are counted in the next recorded one.
 HandshakeRefusal HandshakeAuditor(audit::AuditWriter* writer) {
-  return [writer](const std::string& subject, const std::string& reason) {
-    LogWarning(absl::StrCat("TLS handshake refused: ", reason));
+  constexpr int kMaxRecordedPerSecond = 50;
+  struct Window {
+    absl::Mutex mutex;
+    int64_t second = 0;
+    int recorded = 0;
+    int dropped = 0;
+  };
+  auto window = std::make_shared<Window>();
+  return [writer, window](const std::string& subject,
+                          const std::string& reason) {
+    int dropped = 0;
+    {
+      absl::MutexLock lock(&window->mutex);
+      int64_t second = absl::ToUnixSeconds(absl::Now());
+      if (second != window->second) {
+        window->second = second;
+        window->recorded = 0;
+      }
+      if (window->recorded == kMaxRecordedPerSecond) {
+        window->dropped += 1;
+        return;
+      }
+      window->recorded += 1;
+      std::swap(dropped, window->dropped);
+    }
+    std::string detail =
+        dropped == 0 ? reason
+                     : absl::StrCat(reason, " (and ", dropped,
+                                    " refused handshakes not recorded)");
+    LogWarning(absl::StrCat("TLS handshake refused: ", detail));
     if (writer == nullptr) return;
     store::AuditRecord record;
     record.time = absl::Now();
@@ -72,7 +102,7 @@ HandshakeRefusal HandshakeAuditor(audit::AuditWriter* writer) {
     record.target = subject.substr(0, store::kMaxAuditFieldBytes);
     record.verdict = "refused";
     record.reason = "UNAUTHENTICATED";
-    record.detail = reason.substr(0, store::kMaxAuditFieldBytes);
+    record.detail = detail.substr(0, store::kMaxAuditFieldBytes);
     writer->Submit(std::move(record));
   };
 }
