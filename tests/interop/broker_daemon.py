@@ -28,12 +28,16 @@ class BrokerDaemon:
     """A certbrokerd process run from a temporary directory.
 
     `arguments` are its flags besides --listen (127.0.0.1:0 and a Unix
-    socket in the directory) and --ready_file.
+    socket in the directory) and --ready_file. With `dev_loopback` (the
+    default) it also gets --insecure_dev_loopback: plaintext loopback TCP,
+    every caller holding every role; without it, access is as its policy
+    says.
     """
 
-    def __init__(self, work_dir, arguments=()):
+    def __init__(self, work_dir, arguments=(), dev_loopback=True):
         self.work_dir = Path(work_dir)
         self.arguments = list(arguments)
+        self.dev_loopback = dev_loopback
         self.socket = self.work_dir / "b.sock"
         self.ready_file = self.work_dir / "ready"
         self.log = self.work_dir / "certbrokerd.log"
@@ -45,7 +49,8 @@ class BrokerDaemon:
         with open(self.log, "wb") as log:
             self.process = subprocess.Popen(
                 [DAEMON, *self.arguments,
-                 "--listen", f"127.0.0.1:0,unix:{self.socket}", "--insecure_dev_loopback",
+                 *(["--insecure_dev_loopback"] if self.dev_loopback else []),
+                 "--listen", f"127.0.0.1:0,unix:{self.socket}",
                  "--ready_file", str(self.ready_file)],
                 stdin=subprocess.DEVNULL, stdout=log, stderr=log)
         deadline = time.monotonic() + READY_TIMEOUT_SECONDS
