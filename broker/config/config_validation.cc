@@ -188,9 +188,9 @@ absl::Status ValidateRule(const BrokerConfig& config, absl::string_view source,
   for (int i = 0; i < rule.match().agents_size(); ++i) {
     const std::string& agent = rule.match().agents(i);
     if (auto problem = SelectorProblem(agent)) {
-      return Problem(source, absl::StrCat(path, ".match.agents[", i, "]"),
-                     absl::StrCat("'", agent, "' is not an agent selector: ",
-                                  *problem));
+      return Problem(
+          source, absl::StrCat(path, ".match.agents[", i, "]"),
+          absl::StrCat("'", agent, "' is not an agent selector: ", *problem));
     }
   }
   if (!rule.client_certificate().empty() &&

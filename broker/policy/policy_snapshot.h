@@ -92,8 +92,7 @@ class PolicySnapshot {
   const auth::AccessPolicy& access() const { return access_; }
   // client_ca_store trusts the CAs of access.tls.client_ca_bundles; null
   // without access.tls.
-  const std::shared_ptr<const validation::TrustStore>& client_ca_store()
-      const {
+  const std::shared_ptr<const validation::TrustStore>& client_ca_store() const {
     return client_ca_store_;
   }
   // access_config is the access section as configured.

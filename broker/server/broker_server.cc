@@ -72,39 +72,39 @@ HandshakeRefusal HandshakeAuditor(audit::AuditWriter* writer) {
     int dropped = 0;
   };
   auto window = std::make_shared<Window>();
-  return [writer, window](const std::string& subject,
-                          const std::string& reason) {
-    int dropped = 0;
-    {
-      absl::MutexLock lock(&window->mutex);
-      int64_t second = absl::ToUnixSeconds(absl::Now());
-      if (second != window->second) {
-        window->second = second;
-        window->recorded = 0;
-      }
-      if (window->recorded == kMaxRecordedPerSecond) {
-        window->dropped += 1;
-        return;
-      }
-      window->recorded += 1;
-      std::swap(dropped, window->dropped);
-    }
-    std::string detail =
-        dropped == 0 ? reason
-                     : absl::StrCat(reason, " (and ", dropped,
-                                    " refused handshakes not recorded)");
-    LogWarning(absl::StrCat("TLS handshake refused: ", detail));
-    if (writer == nullptr) return;
-    store::AuditRecord record;
-    record.time = absl::Now();
-    record.decision_id = service::NewDecisionId();
-    record.rpc = "Handshake";
-    record.target = subject.substr(0, store::kMaxAuditFieldBytes);
-    record.verdict = "refused";
-    record.reason = "UNAUTHENTICATED";
-    record.detail = detail.substr(0, store::kMaxAuditFieldBytes);
-    writer->Submit(std::move(record));
-  };
+  return
+      [writer, window](const std::string& subject, const std::string& reason) {
+        int dropped = 0;
+        {
+          absl::MutexLock lock(&window->mutex);
+          int64_t second = absl::ToUnixSeconds(absl::Now());
+          if (second != window->second) {
+            window->second = second;
+            window->recorded = 0;
+          }
+          if (window->recorded == kMaxRecordedPerSecond) {
+            window->dropped += 1;
+            return;
+          }
+          window->recorded += 1;
+          std::swap(dropped, window->dropped);
+        }
+        std::string detail =
+            dropped == 0 ? reason
+                         : absl::StrCat(reason, " (and ", dropped,
+                                        " refused handshakes not recorded)");
+        LogWarning(absl::StrCat("TLS handshake refused: ", detail));
+        if (writer == nullptr) return;
+        store::AuditRecord record;
+        record.time = absl::Now();
+        record.decision_id = service::NewDecisionId();
+        record.rpc = "Handshake";
+        record.target = subject.substr(0, store::kMaxAuditFieldBytes);
+        record.verdict = "refused";
+        record.reason = "UNAUTHENTICATED";
+        record.detail = detail.substr(0, store::kMaxAuditFieldBytes);
+        writer->Submit(std::move(record));
+      };
 }
 
 }  // namespace

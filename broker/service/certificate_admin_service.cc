@@ -118,9 +118,8 @@ absl::Status CertificateAdminService::Simulate(
   decision.target = target.ToString();
   target.agent = decision.agent;
   decision.policy_version = snapshot->version();
-  CB_RETURN_IF_ERROR(
-      CheckChainSize(request.certificate_chain(), *snapshot,
-                     request.ocsp_response()));
+  CB_RETURN_IF_ERROR(CheckChainSize(request.certificate_chain(), *snapshot,
+                                    request.ocsp_response()));
   decision.leaf_fingerprint = x509::Sha256Hex(request.certificate_chain(0));
   CB_ASSIGN_OR_RETURN(std::string server_name,
                       EffectiveServerName(request.server_name(), target));

@@ -232,9 +232,8 @@ absl::Status CertificateBrokerService::DecideServerCertificate(
   if (by_digest) {
     CB_ASSIGN_OR_RETURN(chain_digest, ChainDigestOf(request));
   } else {
-    CB_RETURN_IF_ERROR(
-        CheckChainSize(request.certificate_chain(), snapshot,
-                       request.ocsp_response()));
+    CB_RETURN_IF_ERROR(CheckChainSize(request.certificate_chain(), snapshot,
+                                      request.ocsp_response()));
     chain_digest = VerdictCache::ChainDigest(request.certificate_chain());
     response.set_certificate_chain_sha256(chain_digest);
   }

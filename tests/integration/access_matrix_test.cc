@@ -250,8 +250,7 @@ TEST_F(AccessMatrixTest, CallsInFlightAreBoundedPerCaller) {
   std::vector<std::unique_ptr<grpc::ClientReader<v1::AuditRecord>>> watches;
   for (int i = 0; i < 32; ++i) {
     contexts.push_back(std::make_unique<grpc::ClientContext>());
-    watches.push_back(
-        admin->WatchAuditRecords(contexts.back().get(), {}));
+    watches.push_back(admin->WatchAuditRecords(contexts.back().get(), {}));
     watches.back()->WaitForInitialMetadata();
   }
   grpc::ClientContext one_more;

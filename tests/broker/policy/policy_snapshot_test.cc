@@ -138,10 +138,10 @@ INSTANTIATE_TEST_SUITE_P(
                     "PEM block 1 is a 'PRIVATE KEY', expected 'CERTIFICATE'"},
         BadMaterial{"pki/ca.pem", "pki/server.pem", "pki/server.key",
                     "extended key usage that does not allow clientAuth"},
-        BadMaterial{
-            "pki/server.pem", "pki/client.pem", "pki/client.key",
-            "pki/server.pem: certificate 1 (CN=s) is neither a self-signed root "
-            "nor a CA certificate"}));
+        BadMaterial{"pki/server.pem", "pki/client.pem", "pki/client.key",
+                    "pki/server.pem: certificate 1 (CN=s) is neither a "
+                    "self-signed root "
+                    "nor a CA certificate"}));
 
 TEST_F(PolicySnapshotTest, RefusesAllowedErrorsThatCanNeverBeTolerated) {
   auto snapshot = Load(
