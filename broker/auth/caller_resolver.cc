@@ -11,16 +11,18 @@ namespace {
 // kMaxRemembered bounds the identities remembered per policy version.
 constexpr size_t kMaxRemembered = 10000;
 
-std::string Property(const grpc::AuthContext& auth, const char* name) {
+// Property is the first value of property `name`; it lives as long as
+// `auth`.
+absl::string_view Property(const grpc::AuthContext& auth, const char* name) {
   std::vector<grpc::string_ref> values = auth.FindPropertyValues(name);
   if (values.empty()) return "";
-  return std::string(values[0].data(), values[0].size());
+  return absl::string_view(values[0].data(), values[0].size());
 }
 
 }  // namespace
 
 absl::StatusOr<std::string> CallerResolver::CertificateIdentity(
-    const std::string& pem, const AccessPolicy& access,
+    absl::string_view pem, const AccessPolicy& access,
     const std::string& version) const {
   {
     absl::MutexLock lock(&mutex_);
@@ -41,7 +43,7 @@ absl::StatusOr<std::string> CallerResolver::CertificateIdentity(
     identities_.clear();
     cached_version_ = version;
   }
-  identities_.emplace(pem, identity);
+  identities_.emplace(std::string(pem), identity);
   return identity;
 }
 
@@ -51,9 +53,10 @@ Caller CallerResolver::Resolve(const grpc::ServerContextBase& context,
   Caller caller;
   std::string peer = context.peer();
   std::shared_ptr<const grpc::AuthContext> auth = context.auth_context();
-  std::string pem =
-      auth ? Property(*auth, GRPC_X509_PEM_CERT_PROPERTY_NAME) : std::string();
-  std::string security =
+  // Views into `auth`, which outlives their use here.
+  absl::string_view pem =
+      auth ? Property(*auth, GRPC_X509_PEM_CERT_PROPERTY_NAME) : "";
+  absl::string_view security =
       auth ? Property(*auth, GRPC_TRANSPORT_SECURITY_TYPE_PROPERTY_NAME) : "";
   bool tls = security == GRPC_TLS_TRANSPORT_SECURITY_TYPE ||
              security == GRPC_SSL_TRANSPORT_SECURITY_TYPE;

@@ -49,7 +49,7 @@ class CallerResolver {
   // remembering the answer per policy version: parsing costs more than the
   // rest of a cached decision.
   absl::StatusOr<std::string> CertificateIdentity(
-      const std::string& pem, const AccessPolicy& access,
+      absl::string_view pem, const AccessPolicy& access,
       const std::string& version) const;
 
   const PeerCredentialsRegistry* unix_peers_;

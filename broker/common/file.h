@@ -20,6 +20,10 @@ inline constexpr size_t kMaxReadFileBytes = 16 << 20;
 // UNAVAILABLE otherwise.
 absl::Status ErrnoStatus(int error, const std::string& what);
 
+// ResolvePath makes a relative `path` relative to `base_dir`; an absolute
+// or empty path, or an empty `base_dir`, leaves it as it is.
+std::string ResolvePath(const std::string& base_dir, const std::string& path);
+
 // ReadFile returns the contents of `path`. Fails with NOT_FOUND when it does
 // not exist, PERMISSION_DENIED when it cannot be opened, INVALID_ARGUMENT
 // when it is not a regular file or is larger than `max_bytes`; each message

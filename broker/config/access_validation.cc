@@ -12,22 +12,10 @@ constexpr double kMaxRequestsPerSecond = 1e6;
 
 absl::Status ValidateTls(const v1::Tls& tls, absl::string_view source,
                          const std::set<std::string>& bundles) {
-  bool has_files = !tls.chain_pem_file().empty() || !tls.key_pem_file().empty();
-  if (!tls.secret_dir().empty() && has_files) {
-    return Problem(source, "access.tls.secret_dir",
-                   "give either secret_dir or chain_pem_file and "
-                   "key_pem_file, not both");
-  }
-  if (tls.secret_dir().empty()) {
-    if (tls.chain_pem_file().empty()) {
-      return Problem(source, "access.tls.chain_pem_file",
-                     "required (or secret_dir)");
-    }
-    if (tls.key_pem_file().empty()) {
-      return Problem(source, "access.tls.key_pem_file",
-                     "required (or secret_dir)");
-    }
-  }
+  absl::Status pair =
+      CheckKeyPairSource(source, "access.tls", tls.chain_pem_file(),
+                         tls.key_pem_file(), tls.secret_dir());
+  if (!pair.ok()) return pair;
   if (tls.client_ca_bundles_size() == 0) {
     return Problem(source, "access.tls.client_ca_bundles",
                    "required: the trust bundles that issue agents' "

@@ -19,6 +19,14 @@ inline absl::Status Problem(absl::string_view source, absl::string_view path,
       absl::StrCat(source, ": ", path, ": ", what));
 }
 
+// CheckKeyPairSource checks that a certificate with its key (at `path`)
+// comes either from chain_pem_file and key_pem_file, or from secret_dir.
+absl::Status CheckKeyPairSource(absl::string_view source,
+                                const std::string& path,
+                                const std::string& chain_pem_file,
+                                const std::string& key_pem_file,
+                                const std::string& secret_dir);
+
 // ValidateAccess checks the `access` section; `bundles` are the trust
 // bundle names defined (in the document and the store).
 absl::Status ValidateAccess(const v1::Access& access, absl::string_view source,

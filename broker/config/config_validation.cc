@@ -244,6 +244,33 @@ bool IsValidName(absl::string_view name) {
   return true;
 }
 
+namespace internal {
+
+absl::Status CheckKeyPairSource(absl::string_view source,
+                                const std::string& path,
+                                const std::string& chain_pem_file,
+                                const std::string& key_pem_file,
+                                const std::string& secret_dir) {
+  if (!secret_dir.empty()) {
+    if (chain_pem_file.empty() && key_pem_file.empty()) {
+      return absl::OkStatus();
+    }
+    return Problem(source, path + ".secret_dir",
+                   "give either secret_dir or chain_pem_file and "
+                   "key_pem_file, not both");
+  }
+  if (chain_pem_file.empty()) {
+    return Problem(source, path + ".chain_pem_file",
+                   "required (or secret_dir)");
+  }
+  if (key_pem_file.empty()) {
+    return Problem(source, path + ".key_pem_file", "required (or secret_dir)");
+  }
+  return absl::OkStatus();
+}
+
+}  // namespace internal
+
 absl::Status ValidateConfig(const BrokerConfig& config,
                             absl::string_view source,
                             const StoredNames& stored) {
@@ -268,24 +295,10 @@ absl::Status ValidateConfig(const BrokerConfig& config,
         CheckNewName(source, path + ".id", certificate.id(),
                      stored.certificates, "certificates/", certificates);
     if (!status.ok()) return status;
-    bool has_files = !certificate.chain_pem_file().empty() ||
-                     !certificate.key_pem_file().empty();
-    if (!certificate.secret_dir().empty()) {
-      if (has_files) {
-        return Problem(source, path + ".secret_dir",
-                       "give either secret_dir or chain_pem_file and "
-                       "key_pem_file, not both");
-      }
-      continue;
-    }
-    if (certificate.chain_pem_file().empty()) {
-      return Problem(source, path + ".chain_pem_file",
-                     "required (or secret_dir)");
-    }
-    if (certificate.key_pem_file().empty()) {
-      return Problem(source, path + ".key_pem_file",
-                     "required (or secret_dir)");
-    }
+    status = internal::CheckKeyPairSource(
+        source, path, certificate.chain_pem_file(), certificate.key_pem_file(),
+        certificate.secret_dir());
+    if (!status.ok()) return status;
   }
   std::set<std::string> crls;
   for (int i = 0; i < config.crls_size(); ++i) {

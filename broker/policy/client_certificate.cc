@@ -23,22 +23,14 @@ absl::StatusOr<std::shared_ptr<const ClientCertificate>> MakeClientCertificate(
     std::string id, absl::string_view chain_pem, absl::string_view chain_source,
     absl::string_view key_pem, absl::string_view key_source, bool exportable,
     absl::string_view where) {
-  auto fail = [&](absl::string_view what) {
-    return absl::InvalidArgumentError(absl::StrCat(where, ": ", what));
-  };
-  auto chain = x509::ParsePemCertificates(chain_pem, chain_source);
-  if (!chain.ok()) return fail(chain.status().message());
-  auto key = x509::ParsePemPrivateKey(key_pem, key_source);
-  if (!key.ok()) return fail(key.status().message());
-
-  X509* leaf = chain->front().get();
-  if (!x509::KeyMatchesCertificate(leaf, key->get())) {
-    return fail(absl::StrCat("the private key in ", key_source,
-                             " does not match the leaf certificate (",
-                             x509::SubjectName(leaf), ") in ", chain_source));
+  auto pair =
+      x509::ParsePemKeyPair(chain_pem, chain_source, key_pem, key_source);
+  if (!pair.ok()) {
+    return absl::InvalidArgumentError(
+        absl::StrCat(where, ": ", pair.status().message()));
   }
-  return MakeClientCertificate(std::move(id), std::move(chain).value(),
-                               std::move(key).value(), exportable, where);
+  return MakeClientCertificate(std::move(id), std::move(pair->chain),
+                               std::move(pair->key), exportable, where);
 }
 
 absl::StatusOr<std::shared_ptr<const ClientCertificate>> MakeClientCertificate(

@@ -50,8 +50,7 @@ class Loader {
       : base_dir_(std::move(base_dir)), source_(source), digest_(digest) {}
 
   std::string Resolve(const std::string& path) const {
-    if (path.empty() || path[0] == '/' || base_dir_.empty()) return path;
-    return absl::StrCat(base_dir_, "/", path);
+    return ResolvePath(base_dir_, path);
   }
 
   absl::StatusOr<std::string> Read(const std::string& field_path,

@@ -4,7 +4,6 @@
 #include "absl/strings/str_cat.h"
 #include "broker/common/file.h"
 #include "broker/validation/server_chain_validator.h"
-#include "broker/x509/keys.h"
 #include "broker/x509/pem.h"
 #include "grpcpp/security/tls_certificate_provider.h"
 #include "grpcpp/security/tls_certificate_verifier.h"
@@ -19,29 +18,16 @@ using grpc::experimental::TlsCustomVerificationCheckRequest;
 // kRefreshSeconds is how often gRPC re-reads the serving certificate.
 constexpr unsigned int kRefreshSeconds = 1;
 
-std::string Resolve(const std::string& base_dir, const std::string& path) {
-  if (path.empty() || path[0] == '/' || base_dir.empty()) return path;
-  return absl::StrCat(base_dir, "/", path);
-}
-
 // CheckServingPair reads the chain and key once, so that a bad pair fails
 // the start instead of every handshake.
 absl::Status CheckServingPair(const std::string& chain_path,
                               const std::string& key_path) {
   auto chain_pem = ReadFile(chain_path);
   if (!chain_pem.ok()) return chain_pem.status();
-  auto chain = x509::ParsePemCertificates(*chain_pem, chain_path);
-  if (!chain.ok()) return chain.status();
   auto key_pem = ReadFile(key_path);
   if (!key_pem.ok()) return key_pem.status();
-  auto key = x509::ParsePemPrivateKey(*key_pem, key_path);
-  if (!key.ok()) return key.status();
-  if (!x509::KeyMatchesCertificate(chain->front().get(), key->get())) {
-    return absl::InvalidArgumentError(
-        absl::StrCat("access.tls: the key in ", key_path,
-                     " does not match the first certificate of ", chain_path));
-  }
-  return absl::OkStatus();
+  return x509::ParsePemKeyPair(*chain_pem, chain_path, *key_pem, key_path)
+      .status();
 }
 
 // AgentCertificateVerifier judges client certificates with the broker's
@@ -126,10 +112,10 @@ class AgentCertificateVerifier : public ExternalCertificateVerifier {
 absl::StatusOr<std::shared_ptr<grpc::ServerCredentials>> MakeTlsCredentials(
     const config::v1::Tls& tls, const std::string& base_dir,
     policy::CurrentPolicy& current, HandshakeRefusal on_refusal) {
-  std::string chain_path = Resolve(base_dir, tls.chain_pem_file());
-  std::string key_path = Resolve(base_dir, tls.key_pem_file());
+  std::string chain_path = ResolvePath(base_dir, tls.chain_pem_file());
+  std::string key_path = ResolvePath(base_dir, tls.key_pem_file());
   if (!tls.secret_dir().empty()) {
-    std::string dir = Resolve(base_dir, tls.secret_dir());
+    std::string dir = ResolvePath(base_dir, tls.secret_dir());
     chain_path = dir + "/tls.crt";
     key_path = dir + "/tls.key";
   }

@@ -16,6 +16,33 @@ namespace certbroker::validation {
 // KeyPurpose is what the leaf must be good for.
 enum class KeyPurpose { kServerAuth, kClientAuth, kAny };
 
+// PurposeName names `purpose` for details ("serverAuth").
+inline const char* PurposeName(KeyPurpose purpose) {
+  switch (purpose) {
+    case KeyPurpose::kServerAuth:
+      return "serverAuth";
+    case KeyPurpose::kClientAuth:
+      return "clientAuth";
+    case KeyPurpose::kAny:
+      break;
+  }
+  return "any purpose";
+}
+
+// PurposeExtendedKeyUsage is the extended key usage bit `purpose` needs
+// (XKU_SSL_SERVER or XKU_SSL_CLIENT); 0 for kAny.
+inline uint32_t PurposeExtendedKeyUsage(KeyPurpose purpose) {
+  switch (purpose) {
+    case KeyPurpose::kServerAuth:
+      return XKU_SSL_SERVER;
+    case KeyPurpose::kClientAuth:
+      return XKU_SSL_CLIENT;
+    case KeyPurpose::kAny:
+      break;
+  }
+  return 0;
+}
+
 // RevocationMode says what missing or stale revocation data means.
 enum class RevocationMode {
   kOff,       // CRLs are not consulted.

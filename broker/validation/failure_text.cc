@@ -9,17 +9,18 @@ namespace certbroker::validation {
 namespace {
 
 // WhyNotForPurpose says which extension keeps `certificate` from being
-// used for `purpose` ("serverAuth" or "clientAuth"): for any certificate
+// used for `purpose`: for any certificate
 // its extended key usage (a CA's restricts what it may issue for); for the
 // leaf its key usage; for a CA its basic constraints or key usage.
 std::string WhyNotForPurpose(const X509* certificate, bool leaf,
-                             const std::string& purpose) {
+                             KeyPurpose purpose) {
   X509* mutable_certificate = const_cast<X509*>(certificate);  // Reads a cache.
   uint32_t flags = X509_get_extension_flags(mutable_certificate);
-  uint32_t wanted = purpose == "clientAuth" ? XKU_SSL_CLIENT : XKU_SSL_SERVER;
-  if ((flags & EXFLAG_XKUSAGE) != 0 &&
+  uint32_t wanted = PurposeExtendedKeyUsage(purpose);
+  if (wanted != 0 && (flags & EXFLAG_XKUSAGE) != 0 &&
       (X509_get_extended_key_usage(mutable_certificate) & wanted) == 0) {
-    return absl::StrCat("its extended key usage does not include ", purpose,
+    return absl::StrCat("its extended key usage does not include ",
+                        PurposeName(purpose),
                         leaf ? ""
                              : " (a CA's extended key usage limits the "
                                "certificates it may issue)");

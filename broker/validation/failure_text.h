@@ -6,6 +6,7 @@
 
 #include <string>
 
+#include "broker/validation/chain_policy.h"
 #include "broker/validation/trust_store.h"
 #include "broker/x509/certificate.h"
 
@@ -15,11 +16,11 @@ struct ServerChainCheck;
 
 class FailureText {
  public:
-  // `trust` and `chain` must outlive this object. `purpose` names the key
-  // purpose checked ("serverAuth").
+  // `trust` and `chain` must outlive this object. `purpose` is the key
+  // purpose checked.
   FailureText(const TrustStore& trust, const x509::CertificateList& chain,
-              std::string purpose)
-      : trust_(trust), chain_(chain), purpose_(std::move(purpose)) {}
+              KeyPurpose purpose)
+      : trust_(trust), chain_(chain), purpose_(purpose) {}
 
   // ChainIndex is `certificate`'s index in the chain sent, or -1.
   int ChainIndex(const X509* certificate) const;
@@ -38,7 +39,7 @@ class FailureText {
 
   const TrustStore& trust_;
   const x509::CertificateList& chain_;
-  std::string purpose_;
+  KeyPurpose purpose_;
 };
 
 }  // namespace certbroker::validation

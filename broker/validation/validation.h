@@ -15,19 +15,6 @@ namespace certbroker::validation::internal {
 
 using ::certbroker::v1::Reason;
 
-// PurposeName names `purpose` for details ("serverAuth").
-inline const char* PurposeName(KeyPurpose purpose) {
-  switch (purpose) {
-    case KeyPurpose::kServerAuth:
-      return "serverAuth";
-    case KeyPurpose::kClientAuth:
-      return "clientAuth";
-    case KeyPurpose::kAny:
-      break;
-  }
-  return "any purpose";
-}
-
 // Validation is the state of one ValidateServerChain call.
 class Validation {
  public:
@@ -37,7 +24,7 @@ class Validation {
         chain_(chain),
         check_(check),
         policy_(policy),
-        text_(trust, chain, PurposeName(policy.purpose)) {}
+        text_(trust, chain, policy.purpose) {}
 
   // Run validates; with `skip_self_signed`, the self-signed certificates
   // the agent sent are not offered to the path builder.

@@ -103,15 +103,14 @@ void Validation::CheckAnchorConstraints() {
                         "the path has ",
                         intermediates));
   }
-  uint32_t wanted = policy_.purpose == KeyPurpose::kClientAuth ? XKU_SSL_CLIENT
-                                                               : XKU_SSL_SERVER;
-  if (policy_.purpose != KeyPurpose::kAny && (flags & EXFLAG_XKUSAGE) != 0 &&
+  uint32_t wanted = PurposeExtendedKeyUsage(policy_.purpose);
+  if (wanted != 0 && (flags & EXFLAG_XKUSAGE) != 0 &&
       (X509_get_extended_key_usage(anchor) & (wanted | XKU_ANYEKU)) == 0) {
     Record(Reason::BAD_EXTENDED_KEY_USAGE,
            absl::StrCat(subject,
                         " is trusted, but its extended key usage "
                         "does not include ",
-                        wanted == XKU_SSL_SERVER ? "serverAuth" : "clientAuth",
+                        PurposeName(policy_.purpose),
                         " (a CA's extended key usage limits the certificates "
                         "it may issue)"));
   }
@@ -122,8 +121,7 @@ void Validation::CheckLeafUsage() {
       policy_.purpose == KeyPurpose::kAny)
     return;
   X509* leaf = chain_[0].get();
-  uint32_t wanted = policy_.purpose == KeyPurpose::kServerAuth ? XKU_SSL_SERVER
-                                                               : XKU_SSL_CLIENT;
+  uint32_t wanted = PurposeExtendedKeyUsage(policy_.purpose);
   if ((X509_get_extension_flags(leaf) & EXFLAG_XKUSAGE) == 0 ||
       (X509_get_extended_key_usage(leaf) & wanted) == 0) {
     bool reported = std::any_of(
@@ -134,9 +132,7 @@ void Validation::CheckLeafUsage() {
       Record(Reason::BAD_EXTENDED_KEY_USAGE,
              absl::StrCat(text_.Describe(leaf),
                           " has no extended key usage extension allowing ",
-                          policy_.purpose == KeyPurpose::kServerAuth
-                              ? "serverAuth"
-                              : "clientAuth"));
+                          PurposeName(policy_.purpose)));
     }
   }
 }

@@ -8,16 +8,7 @@
 #include "broker/x509/keys.h"
 
 namespace certbroker::x509 {
-namespace {
 
-// PemBlock is one decoded "-----BEGIN TYPE-----" block.
-struct PemBlock {
-  std::string type;
-  std::string data;
-};
-
-// ReadPemBlocks splits `pem` into its blocks. Fails when a block is
-// truncated or its base64 is corrupt, naming the block.
 absl::StatusOr<std::vector<PemBlock>> ReadPemBlocks(absl::string_view pem,
                                                     absl::string_view source) {
   std::vector<PemBlock> blocks;
@@ -53,6 +44,8 @@ absl::StatusOr<std::vector<PemBlock>> ReadPemBlocks(absl::string_view pem,
   }
   return blocks;
 }
+
+namespace {
 
 std::string EncodePem(const char* type, absl::string_view der) {
   bssl::UniquePtr<BIO> bio(BIO_new(BIO_s_mem()));
@@ -146,6 +139,24 @@ absl::StatusOr<bssl::UniquePtr<X509_CRL>> ParseDerCrl(absl::string_view der) {
 }
 
 }  // namespace
+
+absl::StatusOr<KeyPair> ParsePemKeyPair(absl::string_view chain_pem,
+                                        absl::string_view chain_source,
+                                        absl::string_view key_pem,
+                                        absl::string_view key_source) {
+  auto chain = ParsePemCertificates(chain_pem, chain_source);
+  if (!chain.ok()) return chain.status();
+  auto key = ParsePemPrivateKey(key_pem, key_source);
+  if (!key.ok()) return key.status();
+  X509* leaf = chain->front().get();
+  if (!KeyMatchesCertificate(leaf, key->get())) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("the private key in ", key_source,
+                     " does not match the leaf certificate (",
+                     SubjectName(leaf), ") in ", chain_source));
+  }
+  return KeyPair{std::move(chain).value(), std::move(key).value()};
+}
 
 absl::StatusOr<std::vector<bssl::UniquePtr<X509_CRL>>> ParseCrls(
     absl::string_view data, absl::string_view source) {

@@ -4,6 +4,7 @@
 #define CERTBROKER_BROKER_X509_PEM_H_
 
 #include <string>
+#include <vector>
 
 #include "absl/status/statusor.h"
 #include "absl/strings/string_view.h"
@@ -11,6 +12,19 @@
 #include "broker/x509/certificate.h"
 
 namespace certbroker::x509 {
+
+// PemBlock is one decoded "-----BEGIN TYPE-----" block.
+struct PemBlock {
+  std::string type;
+  std::string data;
+};
+
+// ReadPemBlocks splits `pem` into its blocks, in order, without parsing
+// their contents; text outside blocks is ignored. Fails with
+// INVALID_ARGUMENT naming `source` and the block when a block is truncated,
+// its base64 is corrupt, or it has headers.
+absl::StatusOr<std::vector<PemBlock>> ReadPemBlocks(absl::string_view pem,
+                                                    absl::string_view source);
 
 // ParsePemCertificates parses every PEM block of `pem` as a certificate, in
 // order. Text outside blocks is ignored (bundles often carry comments).
@@ -26,6 +40,19 @@ absl::StatusOr<CertificateList> ParsePemCertificates(absl::string_view pem,
 // is encrypted.
 absl::StatusOr<bssl::UniquePtr<EVP_PKEY>> ParsePemPrivateKey(
     absl::string_view pem, absl::string_view source);
+
+// KeyPair is a certificate chain (leaf first) with the leaf's private key.
+struct KeyPair {
+  CertificateList chain;
+  bssl::UniquePtr<EVP_PKEY> key;
+};
+
+// ParsePemKeyPair parses a chain and a private key and checks that the key
+// is the leaf's. Fails with INVALID_ARGUMENT naming the sources.
+absl::StatusOr<KeyPair> ParsePemKeyPair(absl::string_view chain_pem,
+                                        absl::string_view chain_source,
+                                        absl::string_view key_pem,
+                                        absl::string_view key_source);
 
 // ParseCrls parses certificate revocation lists: PEM "X509 CRL" blocks, or
 // one DER CRL. Fails with INVALID_ARGUMENT naming `source` and the block.

@@ -11,7 +11,7 @@
 #include "absl/strings/str_split.h"
 #include "absl/strings/strip.h"
 #include "broker/common/file.h"
-#include "broker/x509/boringssl.h"
+#include "broker/x509/pem.h"
 
 namespace certbroker::testing {
 namespace {
@@ -23,27 +23,18 @@ constexpr char kDefaultTime[] = "211005120000Z";
 // without parsing it.
 absl::StatusOr<std::vector<std::string>> CertificateBlocks(
     const std::string& pem, const std::string& source) {
-  bssl::UniquePtr<BIO> bio(BIO_new_mem_buf(pem.data(), pem.size()));
-  std::vector<std::string> blocks;
-  while (true) {
-    char* name = nullptr;
-    char* header = nullptr;
-    unsigned char* data = nullptr;
-    long length = 0;
-    if (!PEM_read_bio(bio.get(), &name, &header, &data, &length)) break;
-    if (std::string(name) == "CERTIFICATE") {
-      blocks.emplace_back(reinterpret_cast<char*>(data), length);
-    }
-    OPENSSL_free(name);
-    OPENSSL_free(header);
-    OPENSSL_free(data);
+  auto blocks = x509::ReadPemBlocks(pem, source);
+  if (!blocks.ok()) return blocks.status();
+  std::vector<std::string> certificates;
+  for (x509::PemBlock& block : *blocks) {
+    if (block.type == "CERTIFICATE")
+      certificates.push_back(std::move(block.data));
   }
-  ERR_clear_error();
-  if (blocks.empty()) {
+  if (certificates.empty()) {
     return absl::InvalidArgumentError(
         absl::StrCat(source, ": no CERTIFICATE block"));
   }
-  return blocks;
+  return certificates;
 }
 
 absl::StatusOr<absl::Time> ParseUtcTime(absl::string_view value,

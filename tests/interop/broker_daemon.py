@@ -75,6 +75,13 @@ class BrokerDaemon:
             self.kill()
             return None
 
+    def stop_expecting_success(self):
+        """Stops the daemon and raises AssertionError, with its log, unless it exited 0."""
+        exit_code = self.stop()
+        if exit_code != 0:
+            raise AssertionError(f"certbrokerd did not exit 0 on SIGTERM (got {exit_code}):\n"
+                                 f"{log_tail(self.log)}")
+
     def kill(self):
         """Kills the daemon if it still runs (cleanup after a failure)."""
         if self.process is not None and self.process.poll() is None:

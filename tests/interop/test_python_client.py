@@ -27,7 +27,7 @@ import grpc
 HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE))
 import certbroker_client as client  # noqa: E402  (needs the path above)
-from broker_daemon import BrokerDaemon, log_tail  # noqa: E402
+from broker_daemon import BrokerDaemon  # noqa: E402
 
 try:
     from cryptography import x509
@@ -132,10 +132,7 @@ class PythonClientInteropTest(unittest.TestCase):
     def tearDownClass(cls):
         cls.tcp_channel.close()
         cls.unix_channel.close()
-        exit_code = cls.daemon.stop()
-        if exit_code != 0:
-            raise AssertionError(f"certbrokerd did not exit 0 on SIGTERM (got {exit_code}):\n"
-                                 f"{log_tail(cls.daemon.log)}")
+        cls.daemon.stop_expecting_success()
 
     # --- helpers ---
 
