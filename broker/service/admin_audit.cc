@@ -8,6 +8,7 @@
 #include "broker/common/status_macros.h"
 #include "broker/service/admin_resources.h"
 #include "broker/service/certificate_admin_service.h"
+#include "broker/service/refused_stream.h"
 
 namespace certbroker::service {
 namespace {
@@ -124,15 +125,7 @@ class AuditWatch final : public grpc::ServerWriteReactor<v1::AuditRecord> {
   Admission::Ticket ticket_;
 };
 
-// Refused ends a stream at once with `status`.
-class Refused final : public grpc::ServerWriteReactor<v1::AuditRecord> {
- public:
-  explicit Refused(const absl::Status& status) {
-    Finish(grpc::Status(static_cast<grpc::StatusCode>(status.code()),
-                        std::string(status.message())));
-  }
-  void OnDone() override { delete this; }
-};
+using Refused = RefusedStream<v1::AuditRecord>;
 
 }  // namespace
 

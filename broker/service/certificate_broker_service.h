@@ -54,6 +54,28 @@ class CertificateBrokerService final
       const ::certbroker::v1::OnServerCertificateRequest* request,
       ::certbroker::v1::OnServerCertificateResponse* response) override;
 
+  // Keyless signing (sign_call.cc).
+  grpc::ServerUnaryReactor* Sign(
+      grpc::CallbackServerContext* context,
+      const ::certbroker::v1::SignRequest* request,
+      ::certbroker::v1::SignResponse* response) override;
+
+  // Rotation push (client_certificate_watch.cc).
+  grpc::ServerWriteReactor<::certbroker::v1::WatchClientCertificateResponse>*
+  WatchClientCertificate(
+      grpc::CallbackServerContext* context,
+      const ::certbroker::v1::WatchClientCertificateRequest* request) override;
+
+  // The TLS-server side (inbound_decisions.cc).
+  grpc::ServerUnaryReactor* GetNegotiationPolicy(
+      grpc::CallbackServerContext* context,
+      const ::certbroker::v1::GetNegotiationPolicyRequest* request,
+      ::certbroker::v1::GetNegotiationPolicyResponse* response) override;
+  grpc::ServerUnaryReactor* OnClientCertificate(
+      grpc::CallbackServerContext* context,
+      const ::certbroker::v1::OnClientCertificateRequest* request,
+      ::certbroker::v1::OnClientCertificateResponse* response) override;
+
  private:
   absl::Status DecidePolicy(
       const policy::PolicySnapshot& snapshot,
