@@ -26,6 +26,7 @@ packages=(
   libgrpc++-dev protobuf-compiler-grpc protobuf-compiler libprotobuf-dev
   libabsl-dev libyaml-dev libgtest-dev libgmock-dev libsqlite3-dev
   python3 python3-grpcio python3-grpc-tools python3-cryptography
+  libboost-dev nginx-light openssl curl
 )
 # CERTBROKER_EXTRA_PACKAGES adds more (CI adds clang-14 and
 # libclang-rt-14-dev for tests/fuzz/run.sh).

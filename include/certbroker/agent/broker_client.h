@@ -1,0 +1,155 @@
+// certbroker/agent/broker_client.h: the agent's connection to certbrokerd.
+//
+// A BrokerClient calls the CertificateBroker API of one certbrokerd. Every
+// method comes in two forms, after the seeds' synchronous calls and their
+// Begin/End pairs: a blocking one that returns the answer, and an
+// asynchronous one that returns at once and hands the answer to a callback.
+// Calls carry a deadline, are retried with jittered exponential backoff on
+// UNAVAILABLE only (every CertificateBroker method is idempotent), and the
+// answers that say how long they may be reused (`cache_ttl`) are kept in a
+// local cache until then, or until an answer shows a newer policy version.
+//
+// Two kinds of failure are kept apart, and both fail closed:
+//  * the broker said no: a verdict with `accepted` false, or an error status
+//    the broker chose (PERMISSION_DENIED, NOT_FOUND, INVALID_ARGUMENT, ...);
+//  * the broker could not be asked: IsBrokerUnavailable() is true, the
+//    message begins "broker unavailable: ". Compare BITS's "validation
+//    interface required" error: the caller must not treat it as either an
+//    acceptance or a judgement of the peer.
+#ifndef CERTBROKER_AGENT_BROKER_CLIENT_H_
+#define CERTBROKER_AGENT_BROKER_CLIENT_H_
+
+#include <cstddef>
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <string>
+
+#include "absl/status/status.h"
+#include "absl/status/statusor.h"
+#include "absl/time/time.h"
+#include "certbroker/v1/broker.pb.h"
+
+namespace certbroker::agent {
+
+// Callback receives the answer of an asynchronous call. It runs on a thread
+// of the client (never the caller's, even for a cache hit), and must not
+// block for long: hand long work to the application's own executor.
+template <typename Response>
+using Callback = std::function<void(absl::StatusOr<Response>)>;
+
+// BrokerClientOptions configure a BrokerClient.
+struct BrokerClientOptions {
+  // address is the broker's gRPC address: "unix:/path/to.sock",
+  // "host:port", or any other gRPC target URI. Required.
+  std::string address;
+
+  // TLS to the broker (the broker's access.tls): the CA that issued the
+  // broker's serving certificate, and this agent's client certificate and
+  // key, all PEM files. With tls_ca_file empty the channel is plaintext,
+  // which certbrokerd serves only on Unix sockets and, in development,
+  // under --insecure_dev_loopback.
+  std::string tls_ca_file;
+  std::string tls_cert_file;
+  std::string tls_key_file;
+  // tls_server_name overrides the name the broker's certificate is
+  // checked against (default: the host of `address`).
+  std::string tls_server_name;
+
+  // deadline bounds each attempt of a call.
+  absl::Duration deadline = absl::Seconds(5);
+
+  // max_attempts bounds the attempts of a call failing with UNAVAILABLE
+  // (1 disables retries). Between attempts the client waits a random time
+  // up to initial_backoff, doubling each time up to max_backoff.
+  int max_attempts = 3;
+  absl::Duration initial_backoff = absl::Milliseconds(100);
+  absl::Duration max_backoff = absl::Seconds(5);
+
+  // cache_max_entries bounds the local answer cache; 0 disables it.
+  size_t cache_max_entries = 10000;
+};
+
+// IsBrokerUnavailable is true when `status` says the broker could not be
+// asked (unreachable, or no answer within the deadline on every attempt),
+// as opposed to an answer of the broker.
+bool IsBrokerUnavailable(const absl::Status& status);
+
+// CacheStats count the local cache's use since the client was created.
+struct CacheStats {
+  uint64_t hits = 0;
+  uint64_t misses = 0;
+  uint64_t entries = 0;
+};
+
+// ClientCertificateWatch is one running WatchClientCertificate. Destroying
+// it ends the watch; no callback runs after the destructor returns.
+class ClientCertificateWatch {
+ public:
+  virtual ~ClientCertificateWatch() = default;
+};
+
+// BrokerClient is thread-safe; share one per process and broker.
+class BrokerClient {
+ public:
+  virtual ~BrokerClient() = default;
+
+  // Create checks `options` and opens a channel (lazily connected: a broker
+  // that is down makes calls fail, not Create). Fails with INVALID_ARGUMENT
+  // naming the option that is wrong, or an unreadable TLS file.
+  static absl::StatusOr<std::unique_ptr<BrokerClient>> Create(
+      const BrokerClientOptions& options);
+
+  // The blocking calls. Each returns the broker's answer, or its error
+  // status, or a status for which IsBrokerUnavailable is true.
+  virtual absl::StatusOr<v1::GetCertificatePolicyResponse>
+  GetCertificatePolicy(const v1::GetCertificatePolicyRequest& request) = 0;
+  virtual absl::StatusOr<v1::GetClientCertificateResponse>
+  GetClientCertificate(const v1::GetClientCertificateRequest& request) = 0;
+  virtual absl::StatusOr<v1::OnServerCertificateResponse> OnServerCertificate(
+      const v1::OnServerCertificateRequest& request) = 0;
+  virtual absl::StatusOr<v1::SignResponse> Sign(
+      const v1::SignRequest& request) = 0;
+  virtual absl::StatusOr<v1::GetNegotiationPolicyResponse>
+  GetNegotiationPolicy(const v1::GetNegotiationPolicyRequest& request) = 0;
+  virtual absl::StatusOr<v1::OnClientCertificateResponse> OnClientCertificate(
+      const v1::OnClientCertificateRequest& request) = 0;
+
+  // The asynchronous calls: the same answers, given to `done` exactly once.
+  // The request is copied; it need not outlive the call.
+  virtual void GetCertificatePolicyAsync(
+      const v1::GetCertificatePolicyRequest& request,
+      Callback<v1::GetCertificatePolicyResponse> done) = 0;
+  virtual void GetClientCertificateAsync(
+      const v1::GetClientCertificateRequest& request,
+      Callback<v1::GetClientCertificateResponse> done) = 0;
+  virtual void OnServerCertificateAsync(
+      const v1::OnServerCertificateRequest& request,
+      Callback<v1::OnServerCertificateResponse> done) = 0;
+  virtual void SignAsync(const v1::SignRequest& request,
+                         Callback<v1::SignResponse> done) = 0;
+  virtual void GetNegotiationPolicyAsync(
+      const v1::GetNegotiationPolicyRequest& request,
+      Callback<v1::GetNegotiationPolicyResponse> done) = 0;
+  virtual void OnClientCertificateAsync(
+      const v1::OnClientCertificateRequest& request,
+      Callback<v1::OnClientCertificateResponse> done) = 0;
+
+  // WatchClientCertificate keeps a WatchClientCertificate stream open and
+  // passes every message to `on_update`, in order, on a client thread.
+  // When the stream breaks it reconnects with backoff (the first message of
+  // the new stream is the current answer again); `on_error` hears every
+  // break (IsBrokerUnavailable for a lost broker) and the final error of a
+  // stream the broker refused (then the watch stops).
+  virtual std::unique_ptr<ClientCertificateWatch> WatchClientCertificate(
+      const v1::WatchClientCertificateRequest& request,
+      std::function<void(const v1::WatchClientCertificateResponse&)> on_update,
+      std::function<void(const absl::Status&)> on_error) = 0;
+
+  // cache_stats counts the local cache's hits and misses.
+  virtual CacheStats cache_stats() const = 0;
+};
+
+}  // namespace certbroker::agent
+
+#endif  // CERTBROKER_AGENT_BROKER_CLIENT_H_
