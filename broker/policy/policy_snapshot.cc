@@ -326,6 +326,9 @@ absl::StatusOr<std::shared_ptr<PolicySnapshot>> CompilePolicy(
         absl::StrCat(source, ": rules: ", index.status().message()));
   }
   snapshot->index_ = std::move(index).value();
+  CB_ASSIGN_OR_RETURN(snapshot->inbound_rules_,
+                      InboundRules::Compile(config, source, bundles, store_for,
+                                            snapshot->default_cache_ttl_));
   snapshot->files_digest_ = digest.Hex();
   snapshot->watched_dirs_.assign(loader.watched_dirs().begin(),
                                  loader.watched_dirs().end());

@@ -17,6 +17,7 @@
 #include "broker/auth/access_policy.h"
 #include "broker/config/config_loader.h"
 #include "broker/policy/client_certificate.h"
+#include "broker/policy/inbound_rules.h"
 #include "broker/policy/rule_index.h"
 
 namespace certbroker::policy {
@@ -76,6 +77,9 @@ class PolicySnapshot {
     return index_.Find(target);
   }
 
+  // inbound_rules are the rules for agents accepting TLS connections.
+  const InboundRules& inbound_rules() const { return inbound_rules_; }
+
   // crls are every CRL the broker holds.
   const std::vector<bssl::UniquePtr<X509_CRL>>& crls() const { return crls_; }
 
@@ -114,6 +118,7 @@ class PolicySnapshot {
   std::map<std::string, std::shared_ptr<const ClientCertificate>> certificates_;
   std::vector<CompiledRule> rules_;  // Never resized after index_ is built.
   RuleIndex index_;
+  InboundRules inbound_rules_;
   std::vector<bssl::UniquePtr<X509_CRL>> crls_;
   ::certbroker::config::v1::VerdictCache verdict_cache_;
   uint32_t max_chain_length_ = 10;
