@@ -372,4 +372,28 @@ absl::StatusOr<std::shared_ptr<const PolicySnapshot>> LoadPolicyFile(
   return CompilePolicy(config, base_dir, path);
 }
 
+void CurrentPolicy::Set(std::shared_ptr<const PolicySnapshot> next) {
+  {
+    absl::MutexLock lock(&mu_);
+    snapshot_.swap(next);
+  }
+  // The old snapshot, if `next` now holds its last reference, is freed
+  // outside the lock.
+  next.reset();
+  absl::MutexLock lock(&subscribers_mu_);
+  for (const auto& [id, changed] : subscribers_) changed();
+}
+
+int64_t CurrentPolicy::Subscribe(std::function<void()> changed) const {
+  absl::MutexLock lock(&subscribers_mu_);
+  int64_t id = next_subscription_++;
+  subscribers_.emplace(id, std::move(changed));
+  return id;
+}
+
+void CurrentPolicy::Unsubscribe(int64_t subscription) const {
+  absl::MutexLock lock(&subscribers_mu_);
+  subscribers_.erase(subscription);
+}
+
 }  // namespace certbroker::policy

@@ -6,6 +6,7 @@
 #define CERTBROKER_BROKER_POLICY_POLICY_SNAPSHOT_H_
 
 #include <atomic>
+#include <functional>
 #include <map>
 #include <memory>
 #include <string>
@@ -155,7 +156,7 @@ absl::StatusOr<std::shared_ptr<const PolicySnapshot>> LoadPolicyFile(
 // CurrentPolicy holds the snapshot in force. Get never waits for Set
 // longer than a pointer copy. (A reader lock rather than std::atomic_load:
 // libstdc++ implements that with a small pool of exclusive mutexes, on
-// which every RPC thread queued.)
+// which every RPC thread queued.) Subscribers hear of every Set.
 class CurrentPolicy {
  public:
   explicit CurrentPolicy(std::shared_ptr<const PolicySnapshot> initial)
@@ -165,16 +166,25 @@ class CurrentPolicy {
     absl::ReaderMutexLock lock(&mu_);
     return snapshot_;
   }
-  void Set(std::shared_ptr<const PolicySnapshot> next) {
-    absl::MutexLock lock(&mu_);
-    snapshot_.swap(next);
-    // The old snapshot, if this held its last reference, is freed here,
-    // outside the lock.
-  }
+
+  // Set publishes `next`, then calls every subscriber (on this thread).
+  void Set(std::shared_ptr<const PolicySnapshot> next);
+
+  // Subscribe makes `changed` be called after every Set until Unsubscribe.
+  // It must be quick and must not subscribe or unsubscribe.
+  int64_t Subscribe(std::function<void()> changed) const;
+  // Unsubscribe ends a subscription; once it returns, `changed` is not
+  // running and will not run again.
+  void Unsubscribe(int64_t subscription) const;
 
  private:
   mutable absl::Mutex mu_;
   std::shared_ptr<const PolicySnapshot> snapshot_ ABSL_GUARDED_BY(mu_);
+  // Subscribing is not a change of the policy: these are mutable.
+  mutable absl::Mutex subscribers_mu_;
+  mutable std::map<int64_t, std::function<void()>> subscribers_
+      ABSL_GUARDED_BY(subscribers_mu_);
+  mutable int64_t next_subscription_ ABSL_GUARDED_BY(subscribers_mu_) = 1;
 };
 
 }  // namespace certbroker::policy

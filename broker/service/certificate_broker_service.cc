@@ -55,6 +55,14 @@ CertificateBrokerService::CertificateBrokerService(
                                           : 100000;
   size_t bytes = limits.max_bytes() ? limits.max_bytes() : size_t{64} << 20;
   cache_ = std::make_unique<VerdictCache>(entries, bytes);
+  watches_ = std::make_unique<ClientCertificateWatches>(
+      policy_,
+      [this](const policy::PolicySnapshot& snapshot,
+             const v1::GetClientCertificateRequest& request,
+             v1::GetClientCertificateResponse& response, Decision& decision) {
+        return DecideClientCertificate(snapshot, request, response, decision);
+      },
+      clock_);
 }
 
 grpc::ServerUnaryReactor* CertificateBrokerService::GetCertificatePolicy(
