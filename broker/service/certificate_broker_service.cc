@@ -123,6 +123,11 @@ absl::Status CertificateBrokerService::DecidePolicy(
   v1::ValidationMode mode = rule->deny ? v1::BROKER : rule->mode;
   response.set_validation_mode(mode);
   response.set_override_automatic_check(mode != v1::AGENT);
+  if (!rule->deny) {
+    for (v1::Reason reason : rule->chain_policy.allowed_errors) {
+      response.add_allowed_errors(reason);
+    }
+  }
   absl::Duration ttl = rule->cache_ttl;
   const absl::Time now = clock_();
   if (rule->client_certificate != nullptr &&
