@@ -9,6 +9,8 @@
 // Short rounds rotate through the three kinds so that drift in the
 // machine's load hits all alike. Latency (p50, p99) of Sign is compared
 // with the health check's. Prints a summary, then the JSON figures.
+#include <sys/resource.h>
+
 #include <atomic>
 #include <cstdio>
 #include <functional>
@@ -32,22 +34,36 @@ constexpr char kGetClientCertificate[] =
     "/certbroker.v1.CertificateBroker/GetClientCertificate";
 constexpr char kSign[] = "/certbroker.v1.CertificateBroker/Sign";
 
+double SelfCpuSeconds() {
+  rusage usage{};
+  ::getrusage(RUSAGE_SELF, &usage);
+  return static_cast<double>(usage.ru_utime.tv_sec + usage.ru_stime.tv_sec) +
+         static_cast<double>(usage.ru_utime.tv_usec + usage.ru_stime.tv_usec) /
+             1e6;
+}
+
 // Totals accumulates the rounds of one kind of call, with each call's
-// latency in microseconds.
+// latency in microseconds and both processes' CPU time.
 struct Totals {
   int64_t calls = 0;
   double seconds = 0;
+  double broker_cpu = 0;
+  double client_cpu = 0;
   std::vector<double> micros;
 
   double Rate() const { return static_cast<double>(calls) / seconds; }
+  double BrokerMicrosPerCall() const { return broker_cpu * 1e6 / calls; }
+  double ClientMicrosPerCall() const { return client_cpu * 1e6 / calls; }
 };
 
 // RunRound has kThreads threads call `call(thread)` for kRoundTime, timing
 // each call, and adds to `totals`.
-void RunRound(const char* what, const std::function<bool(int)>& call,
-              Totals& totals) {
+void RunRound(pid_t broker_pid, const char* what,
+              const std::function<bool(int)>& call, Totals& totals) {
   std::atomic<bool> failed{false};
   std::vector<std::vector<double>> micros(kThreads);
+  const double broker_cpu = ProcessCpuSeconds(broker_pid);
+  const double client_cpu = SelfCpuSeconds();
   absl::Time start = absl::Now();
   absl::Time deadline = start + kRoundTime;
   std::vector<std::thread> threads;
@@ -68,6 +84,8 @@ void RunRound(const char* what, const std::function<bool(int)>& call,
   }
   for (std::thread& thread : threads) thread.join();
   totals.seconds += absl::ToDoubleSeconds(absl::Now() - start);
+  totals.broker_cpu += ProcessCpuSeconds(broker_pid) - broker_cpu;
+  totals.client_cpu += SelfCpuSeconds() - client_cpu;
   if (failed.load()) {
     Fail(what, absl::InternalError("a call failed or was rejected"));
   }
@@ -96,6 +114,7 @@ int Run() {
       "client_certificate: keyless, server_validation: {trust_bundles: "
       "[bench]}}]\n");
   auto broker = StartBroker(dir, config);
+  const pid_t pid = FindBrokerPid(config);
 
   std::vector<std::shared_ptr<grpc::Channel>> channels;
   for (int t = 0; t < kThreads; ++t) {
@@ -180,7 +199,7 @@ int Run() {
   for (int round = 0; round < kRounds; ++round) {
     for (int k = 0; k < 3; ++k) {
       const Kind& kind = kinds[(round + k) % 3];
-      RunRound(kind.what, kind.call, *kind.totals);
+      RunRound(pid, kind.what, kind.call, *kind.totals);
     }
   }
   std::string log = broker->Log();
@@ -206,6 +225,21 @@ int Run() {
       "  latency: Sign p50 %.0fus p99 %.0fus; health Check p50 %.0fus p99 "
       "%.0fus; %zu Sign decisions logged, %zu signed\n",
       sign_p50, sign_p99, health_p50, health_p99, logged, signed_ok);
+  std::printf(
+      "  CPU per call: broker Sign %.1fus, health %.1fus; client Sign "
+      "%.1fus, health %.1fus, raw signature %.1fus\n",
+      signs.BrokerMicrosPerCall(), checks.BrokerMicrosPerCall(),
+      signs.ClientMicrosPerCall(), checks.ClientMicrosPerCall(),
+      raws.ClientMicrosPerCall());
+  // Client and broker share the machine's cores: a Sign can be no cheaper
+  // than an empty RPC plus one signature, which bounds the ratio.
+  const double empty_rpc_cpu =
+      checks.BrokerMicrosPerCall() + checks.ClientMicrosPerCall();
+  std::printf(
+      "  ceiling when CPU-bound: empty RPC %.1fus / (empty RPC + one raw "
+      "signature %.1fus) = %.3f\n",
+      empty_rpc_cpu, raws.ClientMicrosPerCall(),
+      empty_rpc_cpu / (empty_rpc_cpu + raws.ClientMicrosPerCall()));
   PrintFigures({{"sign_ecdsa_p256_rate_c8", signs.Rate(), "ops/s", lower_name,
                  lower.Rate()},
                 {"sign_ecdsa_p256_vs_health_check_rate_c8", signs.Rate(),
