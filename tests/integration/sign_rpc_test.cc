@@ -362,6 +362,62 @@ TEST_F(SignRpcTest, RestartInvalidatesTheHandle) {
   EXPECT_TRUE(fresh.ok()) << fresh.error_message();
 }
 
+// A certificate held in the broker's store and deleted through the admin
+// API: its handles stop working at once.
+TEST(SignStoreTest, RemovalInvalidatesTheHandle) {
+  devpki::Issued root = MustIssue(devpki::RootSpec("Store Root"), nullptr);
+  devpki::Issued client = MustIssue(devpki::ClientSpec("pay-client"), &root);
+  StoreBroker broker;
+  ASSERT_TRUE(broker.Start());
+  v1::Certificate certificate;
+  grpc::Status imported = broker.admin().ImportCertificate(
+      Context().get(), PemImport("pay-client", client, {}, client.key.get()),
+      &certificate);
+  ASSERT_TRUE(imported.ok()) << imported.error_message();
+  EXPECT_FALSE(certificate.exportable());
+  v1::UpdateTrustBundleRequest bundle;
+  bundle.mutable_trust_bundle()->set_name("trustBundles/corp");
+  bundle.mutable_trust_bundle()->set_certificates_pem(root.CertificatePem());
+  bundle.set_allow_missing(true);
+  v1::TrustBundle stored;
+  ASSERT_TRUE(
+      broker.admin().UpdateTrustBundle(Context().get(), bundle, &stored).ok());
+  auto put_policy = [&](const std::string& document) {
+    v1::UpdatePolicyRequest request;
+    request.mutable_policy()->set_document(document);
+    v1::Policy policy;
+    grpc::Status status =
+        broker.admin().UpdatePolicy(Context().get(), request, &policy);
+    EXPECT_TRUE(status.ok()) << status.error_message();
+  };
+  put_policy(kPayPolicy);
+
+  v1::GetClientCertificateResponse given;
+  grpc::Status status = broker.ClientCertificate("pay.example.test", &given);
+  ASSERT_TRUE(status.ok()) << status.error_message();
+  const std::string handle = given.key_handle().handle();
+  ASSERT_FALSE(handle.empty());
+  const std::string digest = Sha(EVP_sha256(), "before removal");
+  grpc::Status before = CallSign(
+      broker.broker(), handle, keyless::kEcdsaSecp256r1Sha256, digest, nullptr);
+  EXPECT_TRUE(before.ok()) << before.error_message();
+
+  // The rule goes first (a certificate in use cannot be deleted).
+  put_policy("rules: []\n");
+  v1::DeleteCertificateRequest remove;
+  remove.set_name("certificates/pay-client");
+  v1::DeleteCertificateResponse removed;
+  grpc::Status deleted =
+      broker.admin().DeleteCertificate(Context().get(), remove, &removed);
+  ASSERT_TRUE(deleted.ok()) << deleted.error_message();
+  grpc::Status after = CallSign(
+      broker.broker(), handle, keyless::kEcdsaSecp256r1Sha256, digest, nullptr);
+  EXPECT_EQ(after.error_code(), grpc::StatusCode::FAILED_PRECONDITION);
+  EXPECT_EQ(after.error_message(),
+            "certificate 'pay-client' was removed since the handle was given "
+            "out; call GetClientCertificate again");
+}
+
 // kKeylessAccessConfig gives agent A a non-exportable certificate, with
 // callers authenticated by TLS client certificates.
 constexpr char kKeylessAccessConfig[] = R"(
