@@ -2,7 +2,7 @@
 //
 // Layout before base64url: version (1 byte, 1) | epoch (8) | expires (8,
 // big-endian unix seconds) | leaf SHA-256 (32) | id length (2) | id |
-// caller tag (32) | outer tag (32).
+// scope length (2) | scope | caller tag (32) | outer tag (32).
 //   caller tag = HMAC-SHA256(secret, "certbroker caller\0" | body |
 //                            caller length (4) | caller)
 //   outer tag  = HMAC-SHA256(secret, "certbroker handle\0" | body |
@@ -28,7 +28,8 @@ constexpr char kCallerLabel[] = "certbroker caller";  // NUL included below.
 constexpr char kOuterLabel[] = "certbroker handle";
 // Base64 of the largest handle, rounded up.
 constexpr size_t kMaxHandleChars =
-    (1 + 8 + 8 + 32 + 2 + KeyHandles::kMaxCertificateIdBytes + 2 * kTagBytes) *
+    (1 + 8 + 8 + 32 + 2 + KeyHandles::kMaxCertificateIdBytes + 2 +
+     KeyHandles::kMaxScopeBytes + 2 * kTagBytes) *
         4 / 3 +
     4;
 
@@ -94,13 +95,18 @@ KeyHandles::KeyHandles(absl::Duration lifetime) : lifetime_(lifetime) {
 
 absl::StatusOr<IssuedKeyHandle> KeyHandles::Issue(
     absl::string_view caller, absl::string_view certificate_id,
-    absl::string_view leaf_sha256, absl::Time leaf_not_after,
-    absl::Time now) const {
+    absl::string_view leaf_sha256, absl::string_view scope,
+    absl::Time leaf_not_after, absl::Time now) const {
   if (certificate_id.size() > kMaxCertificateIdBytes) {
     return absl::InvalidArgumentError(
         absl::StrCat("certificate id of ", certificate_id.size(),
                      " bytes is too long for a key handle (at most ",
                      kMaxCertificateIdBytes, ")"));
+  }
+  if (scope.size() > kMaxScopeBytes) {
+    return absl::InvalidArgumentError(absl::StrCat(
+        "scope of ", scope.size(),
+        " bytes is too long for a key handle (at most ", kMaxScopeBytes, ")"));
   }
   if (leaf_sha256.size() != SHA256_DIGEST_LENGTH) {
     return absl::InvalidArgumentError(
@@ -110,10 +116,10 @@ absl::StatusOr<IssuedKeyHandle> KeyHandles::Issue(
   const int64_t expires =
       absl::ToUnixSeconds(std::min(now + lifetime_, leaf_not_after));
   bssl::ScopedCBB cbb;
-  CBB id;
+  CBB id, scope_bytes;
   uint8_t* encoded = nullptr;
   size_t encoded_size = 0;
-  if (!CBB_init(cbb.get(), 128 + certificate_id.size()) ||
+  if (!CBB_init(cbb.get(), 128 + certificate_id.size() + scope.size()) ||
       !CBB_add_u8(cbb.get(), kVersion) ||
       !CBB_add_bytes(cbb.get(), epoch_.data(), epoch_.size()) ||
       !CBB_add_u64(cbb.get(), static_cast<uint64_t>(expires)) ||
@@ -124,6 +130,10 @@ absl::StatusOr<IssuedKeyHandle> KeyHandles::Issue(
       !CBB_add_bytes(&id,
                      reinterpret_cast<const uint8_t*>(certificate_id.data()),
                      certificate_id.size()) ||
+      !CBB_add_u16_length_prefixed(cbb.get(), &scope_bytes) ||
+      !CBB_add_bytes(&scope_bytes,
+                     reinterpret_cast<const uint8_t*>(scope.data()),
+                     scope.size()) ||
       !CBB_finish(cbb.get(), &encoded, &encoded_size)) {
     return absl::InternalError("cannot encode a key handle");
   }
@@ -153,7 +163,7 @@ absl::StatusOr<KeyHandleClaims> KeyHandles::Verify(absl::string_view handle,
       absl::string_view(raw).substr(0, raw.size() - 2 * kTagBytes);
   const auto* tags = reinterpret_cast<const uint8_t*>(raw.data()) + body.size();
 
-  CBS cbs, epoch, leaf, id;
+  CBS cbs, epoch, leaf, id, scope;
   uint8_t version = 0;
   uint64_t expires = 0;
   CBS_init(&cbs, reinterpret_cast<const uint8_t*>(body.data()), body.size());
@@ -164,7 +174,8 @@ absl::StatusOr<KeyHandleClaims> KeyHandles::Verify(absl::string_view handle,
   if (!CBS_get_bytes(&cbs, &epoch, epoch_.size()) ||
       !CBS_get_u64(&cbs, &expires) ||
       !CBS_get_bytes(&cbs, &leaf, SHA256_DIGEST_LENGTH) ||
-      !CBS_get_u16_length_prefixed(&cbs, &id) || CBS_len(&cbs) != 0) {
+      !CBS_get_u16_length_prefixed(&cbs, &id) ||
+      !CBS_get_u16_length_prefixed(&cbs, &scope) || CBS_len(&cbs) != 0) {
     return Malformed("bad layout");
   }
   if (!CBS_mem_equal(&epoch, epoch_.data(), epoch_.size())) {
@@ -192,6 +203,8 @@ absl::StatusOr<KeyHandleClaims> KeyHandles::Verify(absl::string_view handle,
       std::string(reinterpret_cast<const char*>(CBS_data(&id)), CBS_len(&id));
   claims.leaf_sha256 = std::string(
       reinterpret_cast<const char*>(CBS_data(&leaf)), CBS_len(&leaf));
+  claims.scope = std::string(reinterpret_cast<const char*>(CBS_data(&scope)),
+                             CBS_len(&scope));
   claims.expires = absl::FromUnixSeconds(static_cast<int64_t>(expires));
   if (now > claims.expires) {
     return absl::FailedPreconditionError(absl::StrCat(

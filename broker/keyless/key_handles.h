@@ -1,7 +1,9 @@
 // KeyHandles: the opaque handles GetClientCertificate gives out for
 // non-exportable certificates and Sign takes back. They are stateless: a
-// handle carries its certificate id, the leaf's SHA-256, its expiry and a
-// per-process epoch, sealed by two HMAC-SHA256 tags under a secret that
+// handle carries its certificate id, the leaf's SHA-256, its scope (what it
+// was given for: the service puts the target there, so Sign can check that
+// the policy still gives the certificate), its expiry and a per-process
+// epoch, sealed by two HMAC-SHA256 tags under a secret that
 // exists only in this process's memory. Nothing is stored per handle, so
 // handing them out costs no memory and no lock; the price is that a broker
 // restart (a new secret and epoch) invalidates every handle, and agents ask
@@ -31,6 +33,7 @@ namespace certbroker::keyless {
 struct KeyHandleClaims {
   std::string certificate_id;
   std::string leaf_sha256;  // The raw 32-byte SHA-256 of the leaf's DER.
+  std::string scope;        // Opaque to KeyHandles; as given to Issue.
   absl::Time expires;
 };
 
@@ -47,6 +50,8 @@ class KeyHandles {
   static constexpr absl::Duration kDefaultLifetime = absl::Minutes(15);
   // kMaxCertificateIdBytes bounds the certificate ids a handle can carry.
   static constexpr size_t kMaxCertificateIdBytes = 1024;
+  // kMaxScopeBytes bounds the scope a handle can carry.
+  static constexpr size_t kMaxScopeBytes = 1024;
 
   // KeyHandles draws a new random secret and epoch; handles of any other
   // instance (another process, or this one before a restart) are refused.
@@ -58,13 +63,14 @@ class KeyHandles {
 
   // Issue makes a handle for `caller` (the identity Sign will compare, may
   // be empty) to sign with certificate `certificate_id` whose leaf DER has
-  // SHA-256 `leaf_sha256` (raw, 32 bytes). It expires `lifetime` after
-  // `now`, but never after `leaf_not_after`. Fails with INVALID_ARGUMENT
-  // when the id is longer than kMaxCertificateIdBytes or the digest is not
-  // 32 bytes.
+  // SHA-256 `leaf_sha256` (raw, 32 bytes), carrying `scope`. It expires
+  // `lifetime` after `now`, but never after `leaf_not_after`. Fails with
+  // INVALID_ARGUMENT when the id is longer than kMaxCertificateIdBytes, the
+  // scope longer than kMaxScopeBytes, or the digest is not 32 bytes.
   absl::StatusOr<IssuedKeyHandle> Issue(absl::string_view caller,
                                         absl::string_view certificate_id,
                                         absl::string_view leaf_sha256,
+                                        absl::string_view scope,
                                         absl::Time leaf_not_after,
                                         absl::Time now) const;
 

@@ -258,10 +258,10 @@ absl::Status CertificateBrokerService::DecideClientCertificate(
   } else {
     // The key stays here: a handle, bound to this caller and this leaf,
     // lets the agent sign through Sign.
-    CB_ASSIGN_OR_RETURN(
-        keyless::IssuedKeyHandle handle,
-        key_handles_.Issue(decision.agent, certificate->id, leaf_sha256,
-                           certificate->not_after, now));
+    CB_ASSIGN_OR_RETURN(keyless::IssuedKeyHandle handle,
+                        key_handles_.Issue(decision.agent, certificate->id,
+                                           leaf_sha256, KeyHandleScope(target),
+                                           certificate->not_after, now));
     v1::KeyHandle* key_handle = response.mutable_key_handle();
     key_handle->set_handle(std::move(handle.handle));
     SetTimestamp(handle.expires, key_handle->mutable_expires());

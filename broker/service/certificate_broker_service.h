@@ -95,7 +95,10 @@ class CertificateBrokerService final
       Decision& decision) const;
 
   // Keyless signing (sign_call.cc). Handles are sealed by a secret of this
-  // service instance: a restart invalidates them.
+  // service instance: a restart invalidates them. A handle's scope is the
+  // target it was given for (KeyHandleScope), so Sign can ask the policy
+  // again.
+  static std::string KeyHandleScope(const policy::ResolvedTarget& target);
   absl::Status DecideSign(const policy::PolicySnapshot& snapshot,
                           const ::certbroker::v1::SignRequest& request,
                           ::certbroker::v1::SignResponse& response,

@@ -2,17 +2,50 @@
 // client certificate, through a key handle GetClientCertificate gave out.
 // The handle must verify for this caller, and the policy in force must
 // still hold the same leaf under the handle's certificate id, within its
-// validity. The decision record names the certificate, the leaf and the
-// algorithm; the input and the signature are never logged.
+// validity, and still give it to this caller for the target the handle was
+// given for (so that taking a certificate away from an agent takes effect
+// at once, not when its handles expire). The decision record names the
+// certificate, the leaf and the algorithm; the input and the signature are
+// never logged.
 #include "absl/status/status.h"
 #include "absl/strings/escaping.h"
+#include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
+#include "absl/strings/str_split.h"
 #include "broker/common/status_macros.h"
 #include "broker/keyless/signature_scheme.h"
 #include "broker/service/certificate_broker_service.h"
 #include "broker/x509/certificate.h"
 
 namespace certbroker::service {
+namespace {
+
+constexpr char kScopeSeparator = '\x1f';
+
+// TargetOfScope reverses KeyHandleScope; false when `scope` is not one.
+bool TargetOfScope(absl::string_view scope, policy::ResolvedTarget& target) {
+  std::vector<absl::string_view> parts = absl::StrSplit(scope, kScopeSeparator);
+  if (parts.size() != 5 || !absl::SimpleAtoi(parts[2], &target.port) ||
+      (parts[4] != "0" && parts[4] != "1")) {
+    return false;
+  }
+  target.scheme = std::string(parts[0]);
+  target.host = std::string(parts[1]);
+  target.sni = std::string(parts[3]);
+  target.host_is_ip = parts[4] == "1";
+  return true;
+}
+
+}  // namespace
+
+std::string CertificateBrokerService::KeyHandleScope(
+    const policy::ResolvedTarget& target) {
+  return absl::StrCat(target.scheme, std::string(1, kScopeSeparator),
+                      target.host, std::string(1, kScopeSeparator), target.port,
+                      std::string(1, kScopeSeparator), target.sni,
+                      std::string(1, kScopeSeparator),
+                      target.host_is_ip ? "1" : "0");
+}
 
 grpc::ServerUnaryReactor* CertificateBrokerService::Sign(
     grpc::CallbackServerContext* context,
@@ -62,6 +95,21 @@ absl::Status CertificateBrokerService::DecideSign(
     return absl::FailedPreconditionError(
         absl::StrCat("certificate '", id, "' is not valid before ",
                      absl::FormatTime(certificate.not_before)));
+  }
+  // The policy must still give this certificate to this caller for the
+  // target the handle was given for.
+  policy::ResolvedTarget target;
+  if (!TargetOfScope(claims.scope, target)) {
+    return absl::InternalError("key handle carries no target");
+  }
+  target.agent = decision.agent;
+  const policy::CompiledRule* rule = snapshot.FindRule(target);
+  if (rule != nullptr) decision.rule = rule->name;
+  if (rule == nullptr || rule->deny || rule->client_certificate == nullptr ||
+      rule->client_certificate->id != id) {
+    return absl::FailedPreconditionError(absl::StrCat(
+        "the policy no longer gives certificate '", id, "' to this caller for ",
+        target.ToString(), "; call GetClientCertificate again"));
   }
   absl::StatusOr<std::string> signature = keyless::SignWithScheme(
       certificate.key.get(), request.algorithm(), request.input());

@@ -210,6 +210,7 @@ TEST_F(SignRpcTest, EcdsaP256SignatureVerifiesUnderTheLeafKey) {
   EXPECT_EQ(record.rpc(), "Sign");
   EXPECT_EQ(record.target(), "certificates/ec-key");
   EXPECT_EQ(record.reason(), "ecdsa_secp256r1_sha256");
+  EXPECT_EQ(record.rule(), "ec");
   EXPECT_EQ(record.agent(), "dev:insecure-loopback");
   EXPECT_EQ(record.leaf_fingerprint(), x509::Sha256Hex(ec_clients_[0].Der()));
   EXPECT_EQ(record.detail(), "");
@@ -362,9 +363,10 @@ TEST_F(SignRpcTest, RestartInvalidatesTheHandle) {
   EXPECT_TRUE(fresh.ok()) << fresh.error_message();
 }
 
-// A certificate held in the broker's store and deleted through the admin
-// API: its handles stop working at once.
-TEST(SignStoreTest, RemovalInvalidatesTheHandle) {
+// A certificate held in the broker's store, taken away from the target by a
+// policy change and then deleted through the admin API: its handles stop
+// working at once, each time with the reason.
+TEST(SignStoreTest, PolicyChangeAndRemovalInvalidateTheHandle) {
   devpki::Issued root = MustIssue(devpki::RootSpec("Store Root"), nullptr);
   devpki::Issued client = MustIssue(devpki::ClientSpec("pay-client"), &root);
   StoreBroker broker;
@@ -404,6 +406,13 @@ TEST(SignStoreTest, RemovalInvalidatesTheHandle) {
 
   // The rule goes first (a certificate in use cannot be deleted).
   put_policy("rules: []\n");
+  grpc::Status no_rule = CallSign(
+      broker.broker(), handle, keyless::kEcdsaSecp256r1Sha256, digest, nullptr);
+  EXPECT_EQ(no_rule.error_code(), grpc::StatusCode::FAILED_PRECONDITION);
+  EXPECT_EQ(no_rule.error_message(),
+            "the policy no longer gives certificate 'pay-client' to this "
+            "caller for https://pay.example.test:443; call "
+            "GetClientCertificate again");
   v1::DeleteCertificateRequest remove;
   remove.set_name("certificates/pay-client");
   v1::DeleteCertificateResponse removed;

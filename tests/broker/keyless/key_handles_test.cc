@@ -13,13 +13,14 @@ namespace {
 
 const absl::Time kNow = absl::FromUnixSeconds(1800000000);
 const std::string kLeaf(32, '\x5a');
+constexpr char kScope[] = "https\x1fpay.example.test\x1f443";
 constexpr char kAlice[] = "spiffe://corp.test/ns/a/sa/web";
 constexpr char kBob[] = "spiffe://corp.test/ns/b/sa/web";
 
 IssuedKeyHandle MustIssue(const KeyHandles& handles, absl::string_view caller,
                           absl::Time not_after = kNow + absl::Hours(24)) {
   absl::StatusOr<IssuedKeyHandle> issued =
-      handles.Issue(caller, "payments", kLeaf, not_after, kNow);
+      handles.Issue(caller, "payments", kLeaf, kScope, not_after, kNow);
   EXPECT_TRUE(issued.ok()) << issued.status();
   return issued.ok() ? *std::move(issued) : IssuedKeyHandle{};
 }
@@ -33,6 +34,7 @@ TEST(KeyHandlesTest, VerifyReturnsWhatWasIssued) {
   ASSERT_TRUE(claims.ok()) << claims.status();
   EXPECT_EQ(claims->certificate_id, "payments");
   EXPECT_EQ(claims->leaf_sha256, kLeaf);
+  EXPECT_EQ(claims->scope, kScope);
   EXPECT_EQ(claims->expires, issued.expires);
   // base64url without padding: safe in any text field.
   EXPECT_EQ(issued.handle.find_first_of("+/="), std::string::npos);
@@ -99,7 +101,8 @@ TEST(KeyHandlesTest, EveryTamperedByteIsRefused) {
   IssuedKeyHandle issued = MustIssue(handles, kAlice);
   std::string raw;
   ASSERT_TRUE(absl::WebSafeBase64Unescape(issued.handle, &raw));
-  ASSERT_EQ(raw.size(), 1 + 8 + 8 + 32 + 2 + 8 + 32 + 32);
+  const size_t scope_size = sizeof(kScope) - 1;
+  ASSERT_EQ(raw.size(), 1 + 8 + 8 + 32 + 2 + 8 + 2 + scope_size + 32 + 32);
   for (size_t i = 0; i < raw.size(); ++i) {
     SCOPED_TRACE(i);
     std::string edited = raw;
@@ -113,8 +116,8 @@ TEST(KeyHandlesTest, EveryTamperedByteIsRefused) {
     } else if (i < 9) {
       // The epoch: indistinguishable from another process's handle.
       EXPECT_EQ(status.code(), absl::StatusCode::kFailedPrecondition);
-    } else if (i == 49 || i == 50) {
-      // The id's length: the layout no longer parses.
+    } else if (i == 49 || i == 50 || i == 59 || i == 60) {
+      // The id's or the scope's length: the layout no longer parses.
       EXPECT_EQ(status,
                 absl::InvalidArgumentError("malformed key handle: bad layout"));
     } else {
@@ -153,26 +156,36 @@ TEST(KeyHandlesTest, GarbageIsMalformed) {
 TEST(KeyHandlesTest, IssueRefusesBadInputs) {
   KeyHandles handles;
   EXPECT_EQ(handles
-                .Issue(kAlice, std::string(1025, 'c'), kLeaf,
+                .Issue(kAlice, std::string(1025, 'c'), kLeaf, kScope,
                        kNow + absl::Hours(1), kNow)
                 .status(),
             absl::InvalidArgumentError(
                 "certificate id of 1025 bytes is too long for a key handle "
                 "(at most 1024)"));
-  EXPECT_EQ(
-      handles.Issue(kAlice, "payments", "short", kNow + absl::Hours(1), kNow)
-          .status(),
-      absl::InvalidArgumentError(
-          "leaf digest is 5 bytes, not a SHA-256 digest of 32"));
-  // The longest id still makes a handle that verifies.
+  EXPECT_EQ(handles
+                .Issue(kAlice, "payments", "short", kScope,
+                       kNow + absl::Hours(1), kNow)
+                .status(),
+            absl::InvalidArgumentError(
+                "leaf digest is 5 bytes, not a SHA-256 digest of 32"));
+  EXPECT_EQ(handles
+                .Issue(kAlice, "payments", kLeaf, std::string(1025, 's'),
+                       kNow + absl::Hours(1), kNow)
+                .status(),
+            absl::InvalidArgumentError(
+                "scope of 1025 bytes is too long for a key handle (at most "
+                "1024)"));
+  // The longest id and scope still make a handle that verifies.
   std::string longest(KeyHandles::kMaxCertificateIdBytes, 'c');
-  absl::StatusOr<IssuedKeyHandle> issued =
-      handles.Issue(kAlice, longest, kLeaf, kNow + absl::Hours(1), kNow);
+  std::string widest(KeyHandles::kMaxScopeBytes, 's');
+  absl::StatusOr<IssuedKeyHandle> issued = handles.Issue(
+      kAlice, longest, kLeaf, widest, kNow + absl::Hours(1), kNow);
   ASSERT_TRUE(issued.ok()) << issued.status();
   absl::StatusOr<KeyHandleClaims> claims =
       handles.Verify(issued->handle, kAlice, kNow);
   ASSERT_TRUE(claims.ok()) << claims.status();
   EXPECT_EQ(claims->certificate_id, longest);
+  EXPECT_EQ(claims->scope, widest);
 }
 
 }  // namespace
