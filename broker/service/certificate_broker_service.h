@@ -10,6 +10,7 @@
 #include "absl/status/statusor.h"
 #include "absl/time/time.h"
 #include "broker/audit/audit_writer.h"
+#include "broker/keyless/key_handles.h"
 #include "broker/policy/policy_snapshot.h"
 #include "broker/service/call_tracker.h"
 #include "broker/service/client_certificate_watch.h"
@@ -106,6 +107,17 @@ class CertificateBrokerService final
       const ::certbroker::v1::OnServerCertificateRequest& request,
       ::certbroker::v1::OnServerCertificateResponse& response,
       Decision& decision) const;
+
+  // Keyless signing (sign_call.cc). Handles are sealed by a secret of this
+  // service instance: a restart invalidates them. A handle's scope is the
+  // target it was given for (KeyHandleScope), so Sign can ask the policy
+  // again.
+  static std::string KeyHandleScope(const policy::ResolvedTarget& target);
+  absl::Status DecideSign(const policy::PolicySnapshot& snapshot,
+                          const ::certbroker::v1::SignRequest& request,
+                          ::certbroker::v1::SignResponse& response,
+                          Decision& decision) const;
+  keyless::KeyHandles key_handles_;
 
   const policy::CurrentPolicy& policy_;
   Door door_;
