@@ -104,11 +104,15 @@ void SdkBrokerTest::TearDown() {
   }
 }
 
-void SdkBrokerTest::StartBroker(BrokerAccess access) {
-  auto broker = BrokerProcess::Start(
-      {"--config=" + dir_.Path("config.yaml"),
-       "--listen=127.0.0.1:0,unix:" + dir_.Path("broker.sock")},
-      dir_.path(), absl::Seconds(30), access);
+void SdkBrokerTest::StartBroker(
+    BrokerAccess access, const std::vector<std::string>& extra_arguments) {
+  std::vector<std::string> arguments = {
+      "--config=" + dir_.Path("config.yaml"),
+      "--listen=127.0.0.1:0,unix:" + dir_.Path("broker.sock")};
+  arguments.insert(arguments.end(), extra_arguments.begin(),
+                   extra_arguments.end());
+  auto broker =
+      BrokerProcess::Start(arguments, dir_.path(), absl::Seconds(30), access);
   ASSERT_TRUE(broker.ok()) << broker.status();
   broker_ = std::move(broker).value();
   ASSERT_EQ(broker_->addresses().size(), 2u);
