@@ -127,16 +127,16 @@ class BrokerClient {
   // status, or a status for which IsBrokerUnavailable is true. They may be
   // called from the client's callbacks (the answer does not need the
   // callback threads), though that holds the callback thread meanwhile.
-  virtual absl::StatusOr<v1::GetCertificatePolicyResponse> GetCertificatePolicy(
-      const v1::GetCertificatePolicyRequest& request) = 0;
-  virtual absl::StatusOr<v1::GetClientCertificateResponse> GetClientCertificate(
-      const v1::GetClientCertificateRequest& request) = 0;
+  virtual absl::StatusOr<v1::GetCertificatePolicyResponse>
+  GetCertificatePolicy(const v1::GetCertificatePolicyRequest& request) = 0;
+  virtual absl::StatusOr<v1::GetClientCertificateResponse>
+  GetClientCertificate(const v1::GetClientCertificateRequest& request) = 0;
   virtual absl::StatusOr<v1::OnServerCertificateResponse> OnServerCertificate(
       const v1::OnServerCertificateRequest& request) = 0;
   virtual absl::StatusOr<v1::SignResponse> Sign(
       const v1::SignRequest& request) = 0;
-  virtual absl::StatusOr<v1::GetNegotiationPolicyResponse> GetNegotiationPolicy(
-      const v1::GetNegotiationPolicyRequest& request) = 0;
+  virtual absl::StatusOr<v1::GetNegotiationPolicyResponse>
+  GetNegotiationPolicy(const v1::GetNegotiationPolicyRequest& request) = 0;
   virtual absl::StatusOr<v1::OnClientCertificateResponse> OnClientCertificate(
       const v1::OnClientCertificateRequest& request) = 0;
 
