@@ -55,6 +55,14 @@ CertificateBrokerService::CertificateBrokerService(
                                           : 100000;
   size_t bytes = limits.max_bytes() ? limits.max_bytes() : size_t{64} << 20;
   cache_ = std::make_unique<VerdictCache>(entries, bytes);
+  watches_ = std::make_unique<ClientCertificateWatches>(
+      policy_,
+      [this](const policy::PolicySnapshot& snapshot,
+             const v1::GetClientCertificateRequest& request,
+             v1::GetClientCertificateResponse& response, Decision& decision) {
+        return DecideClientCertificate(snapshot, request, response, decision);
+      },
+      clock_);
 }
 
 grpc::ServerUnaryReactor* CertificateBrokerService::GetCertificatePolicy(
@@ -115,6 +123,11 @@ absl::Status CertificateBrokerService::DecidePolicy(
   v1::ValidationMode mode = rule->deny ? v1::BROKER : rule->mode;
   response.set_validation_mode(mode);
   response.set_override_automatic_check(mode != v1::AGENT);
+  if (!rule->deny) {
+    for (v1::Reason reason : rule->chain_policy.allowed_errors) {
+      response.add_allowed_errors(reason);
+    }
+  }
   absl::Duration ttl = rule->cache_ttl;
   const absl::Time now = clock_();
   if (rule->client_certificate != nullptr &&

@@ -96,6 +96,15 @@ TEST_F(CertificateBrokerRpcTest, PolicyReportsModesAndUnavailableCertificates) {
       Policy(*tcp_, HostTarget("old.example.test"));
   EXPECT_EQ(old.rule_name(), "old");
   EXPECT_FALSE(old.client_certificate_available());  // Expired.
+  EXPECT_EQ(old.allowed_errors_size(), 0);
+}
+
+TEST_F(CertificateBrokerRpcTest, PolicyListsTheErrorsTheRuleTolerates) {
+  v1::GetCertificatePolicyResponse legacy =
+      Policy(*tcp_, HostTarget("legacy.example.test"));
+  EXPECT_EQ(legacy.rule_name(), "legacy");
+  ASSERT_EQ(legacy.allowed_errors_size(), 1);
+  EXPECT_EQ(legacy.allowed_errors(0), v1::HOSTNAME_MISMATCH);
 }
 
 TEST_F(CertificateBrokerRpcTest, PolicyWithoutMatchingRuleFailsClosed) {
