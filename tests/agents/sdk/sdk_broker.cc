@@ -24,6 +24,13 @@ trust_bundles:
   - {name: agents-ca, pem_file: pki/agents-ca.pem}
 certificates:
   - {id: exportable-client, chain_pem_file: pki/client-chain.pem, key_pem_file: pki/client.key, exportable: true}
+inbound_rules:
+  - name: sidecar
+    match: { listeners: [sidecar-in], server_names: ["*"] }
+    client_certificate: REQUIRE
+    peer_validation: { trust_bundles: [test-roots] }
+    allowed_peers: ["*"]
+    cache_ttl: 60s
 rules:
   - name: example-test
     match: { hosts: ["*.example.test"] }
