@@ -207,6 +207,16 @@ int RunBroker(const BrokerServerOptions& options) {
   grpc::reflection::InitProtoReflectionServerBuilderPlugin();
   service::CallTracker calls;
   service::CertificateBrokerService broker(current, calls);
+  std::unique_ptr<service::DelayedAnswers> delayed;
+  if (options.test_only_response_delay > absl::ZeroDuration()) {
+    delayed = std::make_unique<service::DelayedAnswers>(
+        options.test_only_response_delay);
+    broker.set_delayed_answers(delayed.get());
+    LogWarning(absl::StrCat("TEST ONLY: every CertificateBroker answer is "
+                            "delayed by ",
+                            absl::FormatDuration(
+                                options.test_only_response_delay)));
+  }
   if (audit_writer != nullptr) {
     broker.set_audit(audit_writer.get());
     LogInfo(absl::StrCat("auditing every decision to ", options.data_dir,

@@ -36,6 +36,9 @@ struct BrokerServerOptions {
   // insecure_dev_loopback: plaintext loopback TCP and unmapped Unix peers
   // are development callers with every role (see auth::CallerResolver).
   bool insecure_dev_loopback = false;
+  // test_only_response_delay, when positive, delays every CertificateBroker
+  // answer (for tests of agents facing a slow broker).
+  absl::Duration test_only_response_delay;
   // data_dir, when set, holds the SQLite store (certbroker.db): stored
   // certificates, bundles, CRLs, the policy, and the audit log of every
   // decision. Empty: no store, no audit log.

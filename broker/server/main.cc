@@ -54,6 +54,9 @@ ABSL_FLAG(bool, insecure_dev_loopback, false,
           "plaintext when the policy has no access.tls, and every caller on "
           "them, and every Unix-socket peer access.unix_peers does not name, "
           "is 'dev:insecure-loopback' with every role.");
+ABSL_FLAG(absl::Duration, test_only_response_delay, absl::ZeroDuration(),
+          "TESTS ONLY: delay every CertificateBroker answer by this much "
+          "(without holding a thread), to test agents facing a slow broker.");
 ABSL_FLAG(std::string, data_dir, "",
           "Directory of the broker's SQLite store (certbroker.db, created if "
           "missing): stored certificates with sealed keys, trust bundles, "
@@ -117,6 +120,8 @@ int main(int argc, char** argv) {
   options.enable_simulation = absl::GetFlag(FLAGS_enable_simulation);
   options.insecure_dev_loopback = absl::GetFlag(FLAGS_insecure_dev_loopback);
   options.data_dir = absl::GetFlag(FLAGS_data_dir);
+  options.test_only_response_delay =
+      absl::GetFlag(FLAGS_test_only_response_delay);
   options.audit.retention = absl::GetFlag(FLAGS_audit_retention);
   if (absl::GetFlag(FLAGS_audit_max_records) < 1 ||
       absl::GetFlag(FLAGS_audit_queue) < 1) {

@@ -39,6 +39,12 @@ class CertificateBrokerService final
   // admitted with no identity.
   void set_admission(Admission* admission) { door_.admission = admission; }
 
+  // set_delayed_answers makes every unary answer wait in `delayed` (which
+  // must outlive the service); tests of slow brokers only.
+  void set_delayed_answers(DelayedAnswers* delayed) {
+    door_.delayed = delayed;
+  }
+
   grpc::ServerUnaryReactor* GetCertificatePolicy(
       grpc::CallbackServerContext* context,
       const ::certbroker::v1::GetCertificatePolicyRequest* request,

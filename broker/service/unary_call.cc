@@ -76,10 +76,15 @@ grpc::ServerUnaryReactor* Serve(
     decision.reason = "audit queue full";
   }
   LogDecision(rpc, context->peer(), decision);
-  reactor->Finish(
+  grpc::Status answer =
       status.ok() ? grpc::Status::OK
                   : grpc::Status(static_cast<grpc::StatusCode>(status.code()),
-                                 std::string(status.message())));
+                                 std::string(status.message()));
+  if (door.delayed != nullptr) {
+    door.delayed->FinishLater(reactor, std::move(answer));
+  } else {
+    reactor->Finish(std::move(answer));
+  }
   return reactor;
 }
 

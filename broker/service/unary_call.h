@@ -15,6 +15,7 @@
 #include "broker/auth/roles.h"
 #include "broker/service/admission.h"
 #include "broker/service/call_tracker.h"
+#include "broker/service/delayed_answers.h"
 #include "broker/service/decision_log.h"
 #include "grpcpp/grpcpp.h"
 
@@ -27,6 +28,8 @@ struct Door {
   CallTracker& calls;
   Admission* admission = nullptr;
   auth::Service service = auth::Service::kBroker;
+  // delayed, when set (tests only), finishes decided calls late.
+  DelayedAnswers* delayed = nullptr;
 };
 
 // ServeUnary runs `decide` for the call of `rpc` behind `context` once the
