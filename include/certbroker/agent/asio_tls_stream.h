@@ -121,7 +121,9 @@ class Operation {
         }
         break;
       case Next::kFlushed:
-        if (ec) return Complete(self, ec, 0);
+        // A failed operation reports its own failure, not a peer that
+        // hung up before our alert reached it.
+        if (ec) return Complete(self, failure_ ? failure_ : ec, 0);
         return Flush(self);
       case Next::kSocketRead:
         if (ec == boost::asio::error::eof) {
