@@ -76,7 +76,7 @@ TEST_F(ClientHandshakeTest, PresentsExportableCertificateToSServer) {
   EXPECT_EQ(result.certificate.signatures, 0);
   // s_server -www describes the client certificate it verified.
   EXPECT_THAT(result.response, HasSubstr("Client certificate"));
-  EXPECT_THAT(result.response, HasSubstr("CN = sdk-client"));
+  EXPECT_THAT(result.response, HasSubstr("Subject: CN=sdk-client"));
   EXPECT_EQ(binding_->stats().keyless_signatures, 0u);
 }
 
@@ -106,7 +106,7 @@ TEST_F(ClientHandshakeTest, SignsThroughBrokerForNonExportableCertificate) {
   EXPECT_EQ(result.certificate.certificate_id, "keyless-client");
   EXPECT_EQ(result.certificate.signatures, 1);
   EXPECT_EQ(binding_->stats().keyless_signatures, 1u);
-  EXPECT_THAT(result.response, HasSubstr("CN = sdk-client"));
+  EXPECT_THAT(result.response, HasSubstr("Subject: CN=sdk-client"));
 }
 
 TEST_F(ClientHandshakeTest, FailsWithBrokerReasonForUntrustedRoot) {

@@ -9,6 +9,7 @@
 #include <boost/beast/core/flat_buffer.hpp>
 #include <boost/beast/http.hpp>
 
+#include "absl/strings/ascii.h"
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "gmock/gmock.h"
@@ -54,7 +55,7 @@ std::string SerialHex(const X509* certificate) {
   bssl::UniquePtr<BIGNUM> serial(
       ASN1_INTEGER_to_BN(X509_get0_serialNumber(certificate), nullptr));
   char* hex = BN_bn2hex(serial.get());
-  std::string text = hex;
+  std::string text = absl::AsciiStrToUpper(hex);  // nginx's form.
   OPENSSL_free(hex);
   return text;
 }
