@@ -4,14 +4,13 @@
 //
 //   certbroker-tls-get --broker=127.0.0.1:7443 --host=api.example.test \
 //       --port=8443 [--connect=127.0.0.1] [--path=/] [--trust_store=roots.pem]
-#include <iostream>
-#include <string>
-
 #include <boost/asio/connect.hpp>
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/ip/tcp.hpp>
 #include <boost/beast/core/flat_buffer.hpp>
 #include <boost/beast/http.hpp>
+#include <iostream>
+#include <string>
 
 #include "absl/flags/flag.h"
 #include "absl/flags/parse.h"
@@ -58,8 +57,7 @@ void PrintVerdict(SSL* ssl) {
       TlsBinding::ClientCertificate(ssl);
   if (certificate.presented) {
     std::cout << "client certificate: " << certificate.certificate_id
-              << (certificate.keyless ? " (keyless)" : " (exportable)")
-              << "\n";
+              << (certificate.keyless ? " (keyless)" : " (exportable)") << "\n";
   }
 }
 
@@ -125,14 +123,13 @@ int main(int argc, char** argv) {
   stream.async_handshake([&](boost::system::error_code ec) {
     PrintVerdict(stream.native_handle());
     if ((error = ec)) return;
-    http::async_write(stream, request, [&](boost::system::error_code ec,
-                                           size_t) {
-      if ((error = ec)) return;
-      http::async_read(stream, buffer, response,
-                       [&](boost::system::error_code ec, size_t) {
-                         error = ec;
-                       });
-    });
+    http::async_write(
+        stream, request, [&](boost::system::error_code ec, size_t) {
+          if ((error = ec)) return;
+          http::async_read(
+              stream, buffer, response,
+              [&](boost::system::error_code ec, size_t) { error = ec; });
+        });
   });
   io.run();
   if (error) {

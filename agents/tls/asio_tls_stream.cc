@@ -53,7 +53,8 @@ boost::system::error_code Core::FailureCode(int ssl_error) {
   int line = 0;
   const char* data = nullptr;
   int flags = 0;
-  while (uint32_t packed = ERR_get_error_line_data(&file, &line, &data, &flags)) {
+  while (uint32_t packed =
+             ERR_get_error_line_data(&file, &line, &data, &flags)) {
     char text[256];
     ERR_error_string_n(packed, text, sizeof(text));
     if (!last_error.empty()) last_error += "; ";

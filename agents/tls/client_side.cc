@@ -83,10 +83,10 @@ bool LocalCheck(SSL* ssl, X509_STORE* store, const std::string& name,
     return false;
   }
   X509_VERIFY_PARAM* param = X509_STORE_CTX_get0_param(ctx.get());
-  int named = IsIpAddress(name)
-                  ? X509_VERIFY_PARAM_set1_ip_asc(param, name.c_str())
-                  : X509_VERIFY_PARAM_set1_host(param, name.data(),
-                                                name.size());
+  int named =
+      IsIpAddress(name)
+          ? X509_VERIFY_PARAM_set1_ip_asc(param, name.c_str())
+          : X509_VERIFY_PARAM_set1_host(param, name.data(), name.size());
   if (!named) {
     text = absl::StrCat("cannot check the name '", name, "'");
     return false;
@@ -229,9 +229,8 @@ enum ssl_verify_result_t VerifyServer(SSL* ssl, uint8_t* out_alert) {
   state->outcome = outcome;
   if (outcome.accepted) return ssl_verify_ok;
   PushError(absl::StrCat("the broker rejected the server certificate: ",
-                         v1::Reason_Name(outcome.reason), ": ",
-                         outcome.detail, " (decision ", outcome.decision_id,
-                         ")"));
+                         v1::Reason_Name(outcome.reason), ": ", outcome.detail,
+                         " (decision ", outcome.decision_id, ")"));
   *out_alert = AlertFor(outcome.reason);
   return ssl_verify_invalid;
 }
@@ -336,8 +335,7 @@ namespace {
 enum ssl_private_key_result_t SignWithBroker(SSL* ssl, uint8_t* out,
                                              size_t* out_len, size_t max_out,
                                              uint16_t algorithm,
-                                             const uint8_t* in,
-                                             size_t in_len) {
+                                             const uint8_t* in, size_t in_len) {
   auto state = StateOf(ssl);
   if (state == nullptr) return ssl_private_key_failure;
   absl::ReleasableMutexLock lock(&state->mu);
@@ -356,11 +354,10 @@ enum ssl_private_key_result_t SignWithBroker(SSL* ssl, uint8_t* out,
     unsigned int hash_len = 0;
     if (digest == nullptr ||
         !EVP_Digest(in, in_len, hash, &hash_len, digest, nullptr)) {
-      RecordStatusFailure(
-          *state, TlsStep::kSigning,
-          absl::InvalidArgumentError(absl::StrCat(
-              "signature algorithm 0x", absl::Hex(algorithm),
-              " has no digest the broker can sign")));
+      RecordStatusFailure(*state, TlsStep::kSigning,
+                          absl::InvalidArgumentError(absl::StrCat(
+                              "signature algorithm 0x", absl::Hex(algorithm),
+                              " has no digest the broker can sign")));
       return ssl_private_key_failure;
     }
     request.set_input(reinterpret_cast<const char*>(hash), hash_len);
@@ -375,8 +372,7 @@ enum ssl_private_key_result_t SignWithBroker(SSL* ssl, uint8_t* out,
 }
 
 enum ssl_private_key_result_t DecryptWithBroker(SSL* ssl, uint8_t* out,
-                                                size_t* out_len,
-                                                size_t max_out,
+                                                size_t* out_len, size_t max_out,
                                                 const uint8_t* in,
                                                 size_t in_len) {
   auto state = StateOf(ssl);
@@ -407,11 +403,10 @@ enum ssl_private_key_result_t CompleteWithBroker(SSL* ssl, uint8_t* out,
   }
   const std::string& signature = state->signature.answer->signature();
   if (signature.empty() || signature.size() > max_out) {
-    RecordStatusFailure(
-        *state, TlsStep::kSigning,
-        absl::InvalidArgumentError(absl::StrCat(
-            "the broker's signature has ", signature.size(),
-            " bytes; the handshake takes 1 to ", max_out)));
+    RecordStatusFailure(*state, TlsStep::kSigning,
+                        absl::InvalidArgumentError(absl::StrCat(
+                            "the broker's signature has ", signature.size(),
+                            " bytes; the handshake takes 1 to ", max_out)));
     return ssl_private_key_failure;
   }
   memcpy(out, signature.data(), signature.size());

@@ -76,9 +76,8 @@ enum ssl_select_cert_result_t NegotiateClientCertificate(
       SSL_set_custom_verify(ssl, SSL_VERIFY_PEER, VerifyClient);
       break;
     case v1::REQUIRE:
-      SSL_set_custom_verify(ssl,
-                            SSL_VERIFY_PEER | SSL_VERIFY_FAIL_IF_NO_PEER_CERT,
-                            VerifyClient);
+      SSL_set_custom_verify(
+          ssl, SSL_VERIFY_PEER | SSL_VERIFY_FAIL_IF_NO_PEER_CERT, VerifyClient);
       break;
     default:
       RecordFailure(*state, TlsStep::kNegotiation,
@@ -92,7 +91,8 @@ enum ssl_select_cert_result_t NegotiateClientCertificate(
   for (const std::string& name : policy.acceptable_ca_names()) {
     bssl::UniquePtr<CRYPTO_BUFFER> buffer(CRYPTO_BUFFER_new(
         reinterpret_cast<const uint8_t*>(name.data()), name.size(), nullptr));
-    if (buffer == nullptr || !bssl::PushToStack(names.get(), std::move(buffer))) {
+    if (buffer == nullptr ||
+        !bssl::PushToStack(names.get(), std::move(buffer))) {
       return ssl_select_cert_error;
     }
   }

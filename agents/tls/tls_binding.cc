@@ -6,8 +6,8 @@
 
 #include <utility>
 
-#include "agents/tls/connection_state.h"
 #include "absl/strings/str_cat.h"
+#include "agents/tls/connection_state.h"
 
 namespace certbroker::agent {
 namespace tls_internal {
@@ -86,9 +86,8 @@ absl::StatusOr<std::unique_ptr<TlsBinding>> TlsBinding::Create(
   if (!options.trust_store_pem_file.empty()) {
     store.reset(X509_STORE_new());
     if (store == nullptr) return absl::InternalError("X509_STORE_new failed");
-    if (X509_STORE_load_locations(store.get(),
-                                  options.trust_store_pem_file.c_str(),
-                                  nullptr) != 1) {
+    if (X509_STORE_load_locations(
+            store.get(), options.trust_store_pem_file.c_str(), nullptr) != 1) {
       ERR_clear_error();
       return absl::InvalidArgumentError(
           absl::StrCat("trust_store_pem_file ", options.trust_store_pem_file,

@@ -25,14 +25,6 @@
 #endif
 
 #include <array>
-#include <cstddef>
-#include <cstdint>
-#include <memory>
-#include <string>
-#include <system_error>
-#include <type_traits>
-#include <utility>
-
 #include <boost/asio/async_result.hpp>
 #include <boost/asio/buffer.hpp>
 #include <boost/asio/compose.hpp>
@@ -41,6 +33,13 @@
 #include <boost/asio/steady_timer.hpp>
 #include <boost/asio/write.hpp>
 #include <boost/system/error_code.hpp>
+#include <cstddef>
+#include <cstdint>
+#include <memory>
+#include <string>
+#include <system_error>
+#include <type_traits>
+#include <utility>
 
 namespace certbroker::agent {
 
@@ -287,10 +286,9 @@ class AsioTlsStream {
   // last_error and the binding's accessors say why), or a socket error.
   template <typename Handler>
   auto async_handshake(Handler&& handler) {
-    return boost::asio::async_compose<Handler,
-                                      void(boost::system::error_code)>(
-        asio_internal::Operation<asio_internal::Kind::kHandshake>(
-            *core_, nullptr, 0),
+    return boost::asio::async_compose<Handler, void(boost::system::error_code)>(
+        asio_internal::Operation<asio_internal::Kind::kHandshake>(*core_,
+                                                                  nullptr, 0),
         handler, core_->socket);
   }
 
@@ -300,7 +298,8 @@ class AsioTlsStream {
   template <typename MutableBufferSequence, typename Handler>
   auto async_read_some(const MutableBufferSequence& buffers,
                        Handler&& handler) {
-    boost::asio::mutable_buffer buffer = FirstBuffer<boost::asio::mutable_buffer>(buffers);
+    boost::asio::mutable_buffer buffer =
+        FirstBuffer<boost::asio::mutable_buffer>(buffers);
     return boost::asio::async_compose<Handler, void(boost::system::error_code,
                                                     std::size_t)>(
         asio_internal::Operation<asio_internal::Kind::kRead>(
@@ -312,9 +311,9 @@ class AsioTlsStream {
   // of `buffers` (up to 16 KiB). The handler is void(error_code,
   // std::size_t).
   template <typename ConstBufferSequence, typename Handler>
-  auto async_write_some(const ConstBufferSequence& buffers,
-                        Handler&& handler) {
-    boost::asio::const_buffer buffer = FirstBuffer<boost::asio::const_buffer>(buffers);
+  auto async_write_some(const ConstBufferSequence& buffers, Handler&& handler) {
+    boost::asio::const_buffer buffer =
+        FirstBuffer<boost::asio::const_buffer>(buffers);
     return boost::asio::async_compose<Handler, void(boost::system::error_code,
                                                     std::size_t)>(
         asio_internal::Operation<asio_internal::Kind::kWrite>(
@@ -326,10 +325,9 @@ class AsioTlsStream {
   // void(boost::system::error_code). It does not wait for the peer's.
   template <typename Handler>
   auto async_shutdown(Handler&& handler) {
-    return boost::asio::async_compose<Handler,
-                                      void(boost::system::error_code)>(
-        asio_internal::Operation<asio_internal::Kind::kShutdown>(
-            *core_, nullptr, 0),
+    return boost::asio::async_compose<Handler, void(boost::system::error_code)>(
+        asio_internal::Operation<asio_internal::Kind::kShutdown>(*core_,
+                                                                 nullptr, 0),
         handler, core_->socket);
   }
 

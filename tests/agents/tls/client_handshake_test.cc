@@ -3,12 +3,11 @@
 // broker's rejections, an unreachable broker, and many handshakes on one
 // thread while the broker is slow.
 #include <atomic>
+#include <boost/asio/io_context.hpp>
+#include <boost/asio/ip/tcp.hpp>
 #include <chrono>
 #include <memory>
 #include <vector>
-
-#include <boost/asio/io_context.hpp>
-#include <boost/asio/ip/tcp.hpp>
 
 #include "absl/strings/match.h"
 #include "absl/time/clock.h"
@@ -59,12 +58,11 @@ class ClientHandshakeTest : public ::testing::Test {
 };
 
 TEST_F(ClientHandshakeTest, PresentsExportableCertificateToSServer) {
-  ClientResult result = RunClient(*binding_, ctx_.get(),
-                                  MakeTarget("exportable.test", port_), port_,
-                                  kGet);
-  ASSERT_FALSE(result.error) << result.error.message() << ": "
-                             << result.last_error << "\n"
-                             << server_->Log();
+  ClientResult result = RunClient(
+      *binding_, ctx_.get(), MakeTarget("exportable.test", port_), port_, kGet);
+  ASSERT_FALSE(result.error)
+      << result.error.message() << ": " << result.last_error << "\n"
+      << server_->Log();
   EXPECT_TRUE(result.verdict.accepted);
   EXPECT_EQ(result.verdict.reason, v1::ACCEPTED);
   EXPECT_EQ(result.verdict.rule_name, "exportable");
@@ -97,9 +95,9 @@ TEST_F(ClientHandshakeTest, SignsThroughBrokerForNonExportableCertificate) {
 
   ClientResult result = RunClient(
       *binding_, ctx_.get(), MakeTarget("keyless.test", port_), port_, kGet);
-  ASSERT_FALSE(result.error) << result.error.message() << ": "
-                             << result.last_error << "\n"
-                             << server_->Log();
+  ASSERT_FALSE(result.error)
+      << result.error.message() << ": " << result.last_error << "\n"
+      << server_->Log();
   EXPECT_TRUE(result.verdict.accepted);
   EXPECT_TRUE(result.certificate.presented);
   EXPECT_TRUE(result.certificate.keyless);
@@ -138,8 +136,8 @@ TEST_F(ClientHandshakeTest, FailsWithBrokerReasonForWrongHost) {
 TEST_F(ClientHandshakeTest, ChecksLocallyAndAsksBrokerInModeBoth) {
   ClientResult result = RunClient(*binding_, ctx_.get(),
                                   MakeTarget("both.test", port_), port_, kGet);
-  ASSERT_FALSE(result.error) << result.error.message() << ": "
-                             << result.last_error;
+  ASSERT_FALSE(result.error)
+      << result.error.message() << ": " << result.last_error;
   EXPECT_EQ(result.verdict.local_check, "ok");
   EXPECT_EQ(result.verdict.rule_name, "both");
 
@@ -147,8 +145,8 @@ TEST_F(ClientHandshakeTest, ChecksLocallyAndAsksBrokerInModeBoth) {
   auto bare = TlsBinding::Create(*client_, TlsBindingOptions());
   ASSERT_TRUE(bare.ok()) << bare.status();
   bssl::UniquePtr<SSL_CTX> bare_ctx = NewClientContext(**bare);
-  ClientResult refused = RunClient(**bare, bare_ctx.get(),
-                                   MakeTarget("both.test", port_), port_);
+  ClientResult refused =
+      RunClient(**bare, bare_ctx.get(), MakeTarget("both.test", port_), port_);
   EXPECT_EQ(refused.error, make_error_code(TlsErrc::kBrokerRejected));
   EXPECT_EQ(refused.verdict.reason, v1::AGENT_REJECTED);
   EXPECT_THAT(refused.verdict.local_check,
@@ -179,8 +177,8 @@ TEST(ClientAsynchronyTest, FiftyHandshakesOnOneThreadOverlapSlowBroker) {
   SdkPki pki = SdkPki::Generate();
   pki.Write(dir);
   auto broker = StartBroker(dir, {"--test_only_response_delay=200ms"});
-  if (!broker.ok() &&
-      absl::StrContains(broker.status().message(), "test_only_response_delay")) {
+  if (!broker.ok() && absl::StrContains(broker.status().message(),
+                                        "test_only_response_delay")) {
     GTEST_SKIP() << "this certbrokerd has no --test_only_response_delay yet "
                     "(the lead adds it to main): "
                  << broker.status();
@@ -203,21 +201,21 @@ TEST(ClientAsynchronyTest, FiftyHandshakesOnOneThreadOverlapSlowBroker) {
   SSL_CTX_set_num_tickets(server_ctx.get(), 0);
 
   asio::io_context io;
-  asio::ip::tcp::acceptor acceptor(
-      io, {asio::ip::make_address("127.0.0.1"), 0});
+  asio::ip::tcp::acceptor acceptor(io,
+                                   {asio::ip::make_address("127.0.0.1"), 0});
   int port = acceptor.local_endpoint().port();
   std::vector<std::unique_ptr<agent::AsioTlsStream>> servers;
   std::function<void()> accept = [&] {
-    acceptor.async_accept([&](boost::system::error_code ec,
-                              asio::ip::tcp::socket socket) {
-      if (ec) return;
-      bssl::UniquePtr<SSL> ssl(SSL_new(server_ctx.get()));
-      SSL_set_accept_state(ssl.get());
-      servers.push_back(std::make_unique<agent::AsioTlsStream>(
-          std::move(socket), std::move(ssl)));
-      servers.back()->async_handshake([](boost::system::error_code) {});
-      accept();
-    });
+    acceptor.async_accept(
+        [&](boost::system::error_code ec, asio::ip::tcp::socket socket) {
+          if (ec) return;
+          bssl::UniquePtr<SSL> ssl(SSL_new(server_ctx.get()));
+          SSL_set_accept_state(ssl.get());
+          servers.push_back(std::make_unique<agent::AsioTlsStream>(
+              std::move(socket), std::move(ssl)));
+          servers.back()->async_handshake([](boost::system::error_code) {});
+          accept();
+        });
   };
   accept();
 
@@ -232,10 +230,11 @@ TEST(ClientAsynchronyTest, FiftyHandshakesOnOneThreadOverlapSlowBroker) {
                     static_cast<unsigned short>(port)});
     bssl::UniquePtr<SSL> ssl(SSL_new(client_ctx.get()));
     ASSERT_TRUE(
-        (*binding)->AttachClient(ssl.get(), MakeTarget("exportable.test", port))
+        (*binding)
+            ->AttachClient(ssl.get(), MakeTarget("exportable.test", port))
             .ok());
-    clients.push_back(std::make_unique<agent::AsioTlsStream>(
-        std::move(socket), std::move(ssl)));
+    clients.push_back(std::make_unique<agent::AsioTlsStream>(std::move(socket),
+                                                             std::move(ssl)));
     agent::AsioTlsStream* stream = clients.back().get();
     stream->async_handshake([&, stream](boost::system::error_code ec) {
       shortest = std::min(shortest, std::chrono::steady_clock::now() - start);

@@ -1,17 +1,17 @@
 // The binding as a TLS client of nginx (ssl_verify_client on) over
 // AsioTlsStream, with one Beast HTTP GET: nginx echoes the client
 // certificate it verified, exportable and keyless.
-#include <memory>
-#include <string>
-
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/ip/tcp.hpp>
 #include <boost/beast/core/flat_buffer.hpp>
 #include <boost/beast/http.hpp>
+#include <memory>
+#include <string>
 
 #include "absl/strings/ascii.h"
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
+#include "absl/time/clock.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
 #include "tests/agents/tls/tls_test_env.h"
@@ -31,16 +31,25 @@ worker_processes 1;
 events { worker_connections 64; }
 http {
   access_log off;
-  client_body_temp_path )", dir.Path("nginx/body"), R"(;
-  proxy_temp_path )", dir.Path("nginx/proxy"), R"(;
-  fastcgi_temp_path )", dir.Path("nginx/fastcgi"), R"(;
-  uwsgi_temp_path )", dir.Path("nginx/uwsgi"), R"(;
-  scgi_temp_path )", dir.Path("nginx/scgi"), R"(;
+  client_body_temp_path )",
+                      dir.Path("nginx/body"), R"(;
+  proxy_temp_path )",
+                      dir.Path("nginx/proxy"), R"(;
+  fastcgi_temp_path )",
+                      dir.Path("nginx/fastcgi"), R"(;
+  uwsgi_temp_path )",
+                      dir.Path("nginx/uwsgi"), R"(;
+  scgi_temp_path )",
+                      dir.Path("nginx/scgi"), R"(;
   server {
-    listen 127.0.0.1:)", port, R"( ssl;
-    ssl_certificate )", dir.Path("pki/server-chain.pem"), R"(;
-    ssl_certificate_key )", dir.Path("pki/server.key"), R"(;
-    ssl_client_certificate )", dir.Path("pki/client-root.pem"), R"(;
+    listen 127.0.0.1:)",
+                      port, R"( ssl;
+    ssl_certificate )",
+                      dir.Path("pki/server-chain.pem"), R"(;
+    ssl_certificate_key )",
+                      dir.Path("pki/server.key"), R"(;
+    ssl_client_certificate )",
+                      dir.Path("pki/client-root.pem"), R"(;
     ssl_verify_client on;
     location /whoami {
       default_type text/plain;
@@ -79,16 +88,30 @@ class NginxBeastTest : public ::testing::Test {
                             "nginx/uwsgi", "nginx/scgi", "nginx/logs"}) {
       dir_.Write(absl::StrCat(sub, "/.keep"), "");
     }
-    port_ = FreePort();
-    std::string config = dir_.Write("nginx/nginx.conf", NginxConfig(dir_, port_));
-    auto nginx = ChildProcess::Start(
-        {"nginx", "-p", dir_.Path("nginx"), "-c", config, "-g",
-         absl::StrCat("daemon off; pid ", dir_.Path("nginx/nginx.pid"),
-                      "; error_log stderr;")},
-        dir_.Path("nginx.log"));
-    ASSERT_TRUE(nginx.ok()) << nginx.status();
-    nginx_ = std::move(nginx).value();
-    ASSERT_TRUE(WaitForPort(port_, absl::Seconds(20))) << nginx_->Log();
+    // Another process may take the free port before nginx binds it: then
+    // nginx exits, and the test tries another port.
+    std::string log;
+    for (int attempt = 0; attempt < 5 && nginx_ == nullptr; ++attempt) {
+      port_ = FreePort();
+      std::string config =
+          dir_.Write("nginx/nginx.conf", NginxConfig(dir_, port_));
+      auto nginx = ChildProcess::Start(
+          {"nginx", "-p", dir_.Path("nginx"), "-c", config, "-g",
+           absl::StrCat("daemon off; pid ", dir_.Path("nginx/nginx.pid"),
+                        "; error_log stderr;")},
+          dir_.Path(absl::StrCat("nginx-", attempt, ".log")));
+      ASSERT_TRUE(nginx.ok()) << nginx.status();
+      absl::Time deadline = absl::Now() + absl::Seconds(20);
+      while (absl::Now() < deadline) {
+        if (WaitForPort(port_, absl::Milliseconds(100))) {
+          nginx_ = std::move(nginx).value();
+          break;
+        }
+        if ((*nginx)->Wait(absl::ZeroDuration()) >= 0) break;
+      }
+      if (nginx_ == nullptr) log = (*nginx)->Log();
+    }
+    ASSERT_NE(nginx_, nullptr) << "nginx did not start: " << log;
   }
 
   // Get does one HTTPS GET of /whoami through the binding, with Beast.
@@ -100,7 +123,8 @@ class NginxBeastTest : public ::testing::Test {
     socket.connect({asio::ip::make_address("127.0.0.1"),
                     static_cast<unsigned short>(port_)});
     bssl::UniquePtr<SSL> ssl(SSL_new(ctx_.get()));
-    EXPECT_TRUE(binding_->AttachClient(ssl.get(), MakeTarget(host, port_)).ok());
+    EXPECT_TRUE(
+        binding_->AttachClient(ssl.get(), MakeTarget(host, port_)).ok());
     agent::AsioTlsStream stream(std::move(socket), std::move(ssl));
     http::request<http::empty_body> request(http::verb::get, "/whoami", 11);
     request.set(http::field::host, host);
@@ -111,18 +135,16 @@ class NginxBeastTest : public ::testing::Test {
         error = ec;
         return;
       }
-      http::async_write(stream, request,
-                        [&](boost::system::error_code ec, size_t) {
-                          if (ec) {
-                            error = ec;
-                            return;
-                          }
-                          http::async_read(
-                              stream, buffer, response,
-                              [&](boost::system::error_code ec, size_t) {
-                                error = ec;
-                              });
-                        });
+      http::async_write(
+          stream, request, [&](boost::system::error_code ec, size_t) {
+            if (ec) {
+              error = ec;
+              return;
+            }
+            http::async_read(
+                stream, buffer, response,
+                [&](boost::system::error_code ec, size_t) { error = ec; });
+          });
     });
     io.run_for(std::chrono::seconds(30));
     EXPECT_TRUE(io.stopped()) << "the GET did not finish within 30 s";

@@ -2,12 +2,11 @@
 // openssl s_client with and without a client certificate, under each
 // negotiation mode of the broker's inbound rules; the accepted peer's
 // identity is readable by the application.
+#include <boost/asio/io_context.hpp>
+#include <boost/asio/ip/tcp.hpp>
 #include <memory>
 #include <string>
 #include <thread>
-
-#include <boost/asio/io_context.hpp>
-#include <boost/asio/ip/tcp.hpp>
 
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
@@ -68,39 +67,39 @@ class ServerNegotiationTest : public ::testing::Test {
     EXPECT_EQ(SSL_CTX_use_certificate_chain_file(
                   ctx.get(), dir_.Path("pki/server-chain.pem").c_str()),
               1);
-    EXPECT_EQ(SSL_CTX_use_PrivateKey_file(
-                  ctx.get(), dir_.Path("pki/server.key").c_str(),
-                  SSL_FILETYPE_PEM),
-              1);
+    EXPECT_EQ(
+        SSL_CTX_use_PrivateKey_file(
+            ctx.get(), dir_.Path("pki/server.key").c_str(), SSL_FILETYPE_PEM),
+        1);
     // No tickets: s_client may be gone before they would be sent.
     SSL_CTX_set_num_tickets(ctx.get(), 0);
     absl::Status configured = (*binding)->ConfigureServer(ctx.get());
     EXPECT_TRUE(configured.ok()) << configured;
 
     asio::io_context io;
-    asio::ip::tcp::acceptor acceptor(
-        io, {asio::ip::make_address("127.0.0.1"), 0});
+    asio::ip::tcp::acceptor acceptor(io,
+                                     {asio::ip::make_address("127.0.0.1"), 0});
     int port = acceptor.local_endpoint().port();
     std::unique_ptr<agent::AsioTlsStream> stream;
     bool done = false;
-    acceptor.async_accept([&](boost::system::error_code ec,
-                              asio::ip::tcp::socket socket) {
-      if (ec) {
-        result.error = ec;
-        done = true;
-        return;
-      }
-      bssl::UniquePtr<SSL> ssl(SSL_new(ctx.get()));
-      EXPECT_TRUE((*binding)->AttachServer(ssl.get()).ok());
-      stream = std::make_unique<agent::AsioTlsStream>(std::move(socket),
-                                                      std::move(ssl));
-      stream->async_handshake([&](boost::system::error_code ec) {
-        result.error = ec;
-        done = true;
-      });
-    });
+    acceptor.async_accept(
+        [&](boost::system::error_code ec, asio::ip::tcp::socket socket) {
+          if (ec) {
+            result.error = ec;
+            done = true;
+            return;
+          }
+          bssl::UniquePtr<SSL> ssl(SSL_new(ctx.get()));
+          EXPECT_TRUE((*binding)->AttachServer(ssl.get()).ok());
+          stream = std::make_unique<agent::AsioTlsStream>(std::move(socket),
+                                                          std::move(ssl));
+          stream->async_handshake([&](boost::system::error_code ec) {
+            result.error = ec;
+            done = true;
+          });
+        });
     std::vector<std::string> argv = {
-        "openssl", "s_client", "-connect", absl::StrCat("127.0.0.1:", port),
+        "openssl",     "s_client", "-connect", absl::StrCat("127.0.0.1:", port),
         "-servername", "app.test"};
     if (cert == ClientCert::kGood) {
       argv.insert(argv.end(), {"-cert", dir_.Path("pki/client-chain.pem"),
@@ -131,8 +130,8 @@ class ServerNegotiationTest : public ::testing::Test {
 
 TEST_F(ServerNegotiationTest, IgnoreServesWithoutAskingForCertificate) {
   ServerResult result = Serve("sdk-ignore", ClientCert::kGood);
-  ASSERT_FALSE(result.error) << result.error.message() << ": "
-                             << result.last_error;
+  ASSERT_FALSE(result.error)
+      << result.error.message() << ": " << result.last_error;
   EXPECT_EQ(result.peer.mode, v1::IGNORE);
   EXPECT_TRUE(result.peer.anonymous);
   EXPECT_TRUE(result.peer.identity.identity().empty());
@@ -140,16 +139,16 @@ TEST_F(ServerNegotiationTest, IgnoreServesWithoutAskingForCertificate) {
 
 TEST_F(ServerNegotiationTest, RequestServesAnonymousClientWithoutCertificate) {
   ServerResult result = Serve("sdk-request", ClientCert::kNone);
-  ASSERT_FALSE(result.error) << result.error.message() << ": "
-                             << result.last_error;
+  ASSERT_FALSE(result.error)
+      << result.error.message() << ": " << result.last_error;
   EXPECT_EQ(result.peer.mode, v1::REQUEST);
   EXPECT_TRUE(result.peer.anonymous);
 }
 
 TEST_F(ServerNegotiationTest, RequestNamesClientWithCertificate) {
   ServerResult result = Serve("sdk-request", ClientCert::kGood);
-  ASSERT_FALSE(result.error) << result.error.message() << ": "
-                             << result.last_error;
+  ASSERT_FALSE(result.error)
+      << result.error.message() << ": " << result.last_error;
   EXPECT_EQ(result.peer.mode, v1::REQUEST);
   EXPECT_FALSE(result.peer.anonymous);
   EXPECT_EQ(result.peer.identity.identity(), "spiffe://test.example/sdk");
@@ -162,15 +161,16 @@ TEST_F(ServerNegotiationTest, RequireRefusesClientWithoutCertificate) {
   ServerResult result = Serve("sdk-require", ClientCert::kNone);
   EXPECT_EQ(result.error, make_error_code(TlsErrc::kTlsFailure))
       << result.error.message();
-  EXPECT_THAT(result.last_error, HasSubstr("PEER_DID_NOT_RETURN_A_CERTIFICATE"));
+  EXPECT_THAT(result.last_error,
+              HasSubstr("PEER_DID_NOT_RETURN_A_CERTIFICATE"));
   EXPECT_EQ(result.peer.mode, v1::REQUIRE);
   EXPECT_FALSE(result.peer.anonymous);
 }
 
 TEST_F(ServerNegotiationTest, RequireNamesAllowedClient) {
   ServerResult result = Serve("sdk-require", ClientCert::kGood);
-  ASSERT_FALSE(result.error) << result.error.message() << ": "
-                             << result.last_error;
+  ASSERT_FALSE(result.error)
+      << result.error.message() << ": " << result.last_error;
   EXPECT_EQ(result.peer.identity.identity(), "spiffe://test.example/sdk");
   EXPECT_EQ(result.peer.identity.subject(), "CN=sdk-client");
   EXPECT_FALSE(result.verdict.decision_id.empty());

@@ -9,12 +9,11 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
-#include <fstream>
-#include <sstream>
-
 #include <boost/asio/connect.hpp>
 #include <boost/asio/read.hpp>
 #include <boost/asio/write.hpp>
+#include <fstream>
+#include <sstream>
 
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
@@ -30,8 +29,8 @@ absl::StatusOr<std::unique_ptr<ChildProcess>> ChildProcess::Start(
   std::vector<char*> raw;
   for (std::string& argument : storage) raw.push_back(argument.data());
   raw.push_back(nullptr);
-  int log = ::open(log_path.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC,
-                   0600);
+  int log =
+      ::open(log_path.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
   if (log < 0) return absl::InternalError("cannot open " + log_path);
   pid_t pid = ::fork();
   if (pid < 0) return absl::InternalError("fork failed");
@@ -260,9 +259,9 @@ ClientResult RunClient(agent::TlsBinding& binding, SSL_CTX* ctx,
   asio::io_context io;
   asio::ip::tcp::socket socket(io);
   boost::system::error_code ec;
-  socket.connect({asio::ip::make_address("127.0.0.1"),
-                  static_cast<unsigned short>(port)},
-                 ec);
+  socket.connect(
+      {asio::ip::make_address("127.0.0.1"), static_cast<unsigned short>(port)},
+      ec);
   if (ec) {
     result.error = ec;
     return result;
@@ -314,8 +313,7 @@ absl::StatusOr<std::unique_ptr<ChildProcess>> StartSServer(const TempDir& dir,
         {"openssl", "s_server", "-accept", absl::StrCat("127.0.0.1:", port),
          "-www", "-Verify", "1", "-CAfile", dir.Path("pki/client-root.pem"),
          "-cert", dir.Path("pki/server.pem"), "-cert_chain",
-         dir.Path("pki/server-root.pem"), "-key",
-         dir.Path("pki/server.key")},
+         dir.Path("pki/server-root.pem"), "-key", dir.Path("pki/server.key")},
         dir.Path(absl::StrCat("s_server-", port, ".log")));
     if (!server.ok()) return server.status();
     if ((*server)->WaitForLog("ACCEPT", absl::Seconds(20))) return server;

@@ -7,11 +7,10 @@
 
 #include <sys/types.h>
 
+#include <boost/asio/io_context.hpp>
 #include <memory>
 #include <string>
 #include <vector>
-
-#include <boost/asio/io_context.hpp>
 
 #include "absl/status/statusor.h"
 #include "absl/time/time.h"
@@ -58,17 +57,17 @@ bool WaitForPort(int port, absl::Duration timeout);
 
 // SdkPki is every certificate the tests use.
 struct SdkPki {
-  devpki::Issued server_root;   // Issues the peers' server certificates.
-  devpki::Issued server;        // SANs: *.test names of the rules, 127.0.0.1.
-  devpki::Issued other_root;    // Trusted by the "untrusted" rule only.
-  devpki::Issued client_root;   // Issues client certificates.
-  devpki::Issued client;        // CN sdk-client, SPIFFE ID, clientAuth.
+  devpki::Issued server_root;  // Issues the peers' server certificates.
+  devpki::Issued server;       // SANs: *.test names of the rules, 127.0.0.1.
+  devpki::Issued other_root;   // Trusted by the "untrusted" rule only.
+  devpki::Issued client_root;  // Issues client certificates.
+  devpki::Issued client;       // CN sdk-client, SPIFFE ID, clientAuth.
   devpki::Issued stranger_client;  // Under other_root.
 
   static SdkPki Generate();
   // Write puts the files below under dir/pki: server-chain.pem (leaf and
-  // root), server.pem (leaf), server.key, server-root.pem, other-root.pem, client-root.pem,
-  // client-chain.pem, client.key, client-with-root.pem,
+  // root), server.pem (leaf), server.key, server-root.pem, other-root.pem,
+  // client-root.pem, client-chain.pem, client.key, client-with-root.pem,
   // stranger-client.pem, stranger-client.key.
   void Write(const TempDir& dir) const;
 };
