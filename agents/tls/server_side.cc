@@ -143,8 +143,8 @@ enum ssl_verify_result_t VerifyClient(SSL* ssl, uint8_t* out_alert) {
   outcome.decision_id = verdict.decision_id();
   outcome.rule_name = verdict.rule_name();
   state->outcome = outcome;
+  state->peer.anonymous = false;  // It presented a certificate.
   if (outcome.accepted) {
-    state->peer.anonymous = false;
     state->peer.identity = verdict.peer();
     return ssl_verify_ok;
   }

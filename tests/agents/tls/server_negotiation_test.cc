@@ -30,6 +30,7 @@ struct ServerResult {
   std::string last_error;
   agent::TlsOutcome verdict;
   agent::PeerInfo peer;
+  std::string s_client_log;  // What s_client printed (the CA names it got).
 };
 
 class ServerNegotiationTest : public ::testing::Test {
@@ -113,7 +114,10 @@ class ServerNegotiationTest : public ::testing::Test {
     EXPECT_TRUE(s_client.ok()) << s_client.status();
     io.run_for(std::chrono::seconds(30));
     EXPECT_TRUE(done) << "the server handshake did not finish within 30 s";
-    if (s_client.ok()) (*s_client)->Wait(absl::Seconds(10));
+    if (s_client.ok()) {
+      (*s_client)->Wait(absl::Seconds(10));
+      result.s_client_log = (*s_client)->Log();
+    }
     if (stream != nullptr) {
       result.last_error = stream->last_error();
       result.verdict = TlsBinding::PeerVerdict(stream->native_handle());
@@ -134,6 +138,8 @@ TEST_F(ServerNegotiationTest, IgnoreServesWithoutAskingForCertificate) {
       << result.error.message() << ": " << result.last_error;
   EXPECT_EQ(result.peer.mode, v1::IGNORE);
   EXPECT_TRUE(result.peer.anonymous);
+  EXPECT_THAT(result.s_client_log,
+              HasSubstr("No client certificate CA names sent"));
   EXPECT_TRUE(result.peer.identity.identity().empty());
 }
 
@@ -173,6 +179,10 @@ TEST_F(ServerNegotiationTest, RequireNamesAllowedClient) {
       << result.error.message() << ": " << result.last_error;
   EXPECT_EQ(result.peer.identity.identity(), "spiffe://test.example/sdk");
   EXPECT_EQ(result.peer.identity.subject(), "CN=sdk-client");
+  // The CertificateRequest listed the inbound rule's trust anchor.
+  EXPECT_THAT(result.s_client_log,
+              HasSubstr("Acceptable client certificate CA names"));
+  EXPECT_THAT(result.s_client_log, HasSubstr("SDK Client Root"));
   EXPECT_FALSE(result.verdict.decision_id.empty());
 }
 
