@@ -122,6 +122,10 @@ absl::Status TlsBinding::ConfigureServer(SSL_CTX* ctx) {
   }
   SSL_CTX_set_select_certificate_cb(ctx,
                                     tls_internal::NegotiateClientCertificate);
+  // A resumed session would skip OnClientCertificate and leave the
+  // connection without a broker verdict or a peer identity.
+  SSL_CTX_set_session_cache_mode(ctx, SSL_SESS_CACHE_OFF);
+  SSL_CTX_set_options(ctx, SSL_OP_NO_TICKET);
   return absl::OkStatus();
 }
 

@@ -154,14 +154,17 @@ class TlsBinding {
   // ConfigureClient installs, on a client SSL_CTX, the server-certificate
   // verification (SSL_CTX_set_custom_verify, SSL_VERIFY_PEER) and the
   // client-certificate callback (SSL_CTX_set_cert_cb). It replaces any
-  // verification or certificate callback the context had.
+  // verification or certificate callback the context had. A session the
+  // application resumes (SSL_set_session) is not verified again: resume
+  // only sessions younger than the verdict's cache_ttl, or none.
   absl::Status ConfigureClient(SSL_CTX* ctx);
 
   // ConfigureServer installs, on a server SSL_CTX, the ClientHello callback
   // (SSL_CTX_set_select_certificate_cb) that negotiates the client
-  // certificate. The application configures the server's own certificate
-  // and key on the context. Fails with FAILED_PRECONDITION without a
-  // listener_name.
+  // certificate, and turns session resumption off (a resumed session would
+  // carry no broker verdict). The application configures the server's own
+  // certificate and key on the context. Fails with FAILED_PRECONDITION
+  // without a listener_name.
   absl::Status ConfigureServer(SSL_CTX* ctx);
 
   // AttachClient prepares a client SSL made from a context ConfigureClient
