@@ -40,7 +40,14 @@ namespace asio_internal {
 Core::Core(boost::asio::ip::tcp::socket socket_in, bssl::UniquePtr<SSL> ssl_in)
     : socket(std::move(socket_in)),
       ssl(std::move(ssl_in)),
-      broker_wait(socket.get_executor()) {}
+      broker_wait(socket.get_executor()),
+      read_done(socket.get_executor()),
+      write_done(socket.get_executor()) {
+  // The timers serve as conditions: never expiring, woken by cancel().
+  for (auto* timer : {&broker_wait, &read_done, &write_done}) {
+    timer->expires_at(boost::asio::steady_timer::time_point::max());
+  }
+}
 
 Core::~Core() {
   // Freeing the SSL stops the binding's resume hook first.

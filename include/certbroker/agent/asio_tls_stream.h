@@ -13,8 +13,10 @@
 // The stream models Asio's AsyncReadStream and AsyncWriteStream, so
 // boost::asio::async_read/async_write and boost::beast::http::async_read/
 // async_write work on it. Like an Asio socket it is not thread-safe: start
-// its operations from its executor's thread (or strand), at most one
-// operation at a time, and destroy it there.
+// its operations from its executor's thread (or strand) and destroy it
+// there, with no operation pending. Like asio::ssl::stream it is full
+// duplex: one read and one write may be in progress at once (a proxy
+// pumping both ways); the handshake and the shutdown run alone.
 #ifndef CERTBROKER_AGENT_ASIO_TLS_STREAM_H_
 #define CERTBROKER_AGENT_ASIO_TLS_STREAM_H_
 
@@ -80,7 +82,11 @@ inline boost::system::error_code make_error_code(TlsErrc e) {
 namespace asio_internal {
 
 // Core is the stream's state, shared with the binding's resume hook (which
-// holds it weakly and reaches it only through the executor).
+// holds it weakly and reaches it only through the executor). One read and
+// one write may be in progress at once (full duplex): the socket's reads
+// and writes are each done by one operation at a time, the others waiting
+// on a timer used as a condition (its expiry is never reached; cancel()
+// wakes every waiter, which then looks again).
 struct Core {
   Core(boost::asio::ip::tcp::socket socket, bssl::UniquePtr<SSL> ssl);
   ~Core();
@@ -91,9 +97,13 @@ struct Core {
 
   boost::asio::ip::tcp::socket socket;
   bssl::UniquePtr<SSL> ssl;
-  bssl::UniquePtr<BIO> network;  // Our end of the BIO pair.
-  boost::asio::steady_timer broker_wait;
-  bool woken = false;  // A broker answer arrived that no operation saw yet.
+  bssl::UniquePtr<BIO> network;           // Our end of the BIO pair.
+  boost::asio::steady_timer broker_wait;  // Cancelled by the resume hook.
+  bool woken = false;    // A broker answer arrived that no operation saw yet.
+  bool reading = false;  // An operation is reading the socket into `in`.
+  boost::asio::steady_timer read_done;
+  bool writing = false;  // An operation is writing `out` to the socket.
+  boost::asio::steady_timer write_done;
   std::string last_error;
   std::array<uint8_t, 17 * 1024> in;   // Bytes read from the socket.
   std::array<uint8_t, 17 * 1024> out;  // Bytes written to the socket.
@@ -103,7 +113,8 @@ struct Core {
 enum class Kind { kHandshake, kRead, kWrite, kShutdown };
 
 // Operation drives one call of the SSL through its waits. Its states are
-// resumed by the completion of the asynchronous step it started.
+// resumed by the completion of the asynchronous step it started. It
+// completes only once everything BoringSSL wrote has reached the socket.
 template <Kind kind>
 class Operation {
  public:
@@ -116,15 +127,23 @@ class Operation {
     switch (next_) {
       case Next::kStart:
         if constexpr (kind == Kind::kRead || kind == Kind::kWrite) {
-          if (size_ == 0) return Complete(self, boost::system::error_code(), 0);
+          if (size_ == 0) {
+            return Complete(self, boost::system::error_code(), 0);
+          }
         }
         break;
-      case Next::kFlushed:
+      case Next::kWritten:
+        core_.writing = false;
+        core_.write_done.cancel();
         // A failed operation reports its own failure, not a peer that
         // hung up before our alert reached it.
         if (ec) return Complete(self, failure_ ? failure_ : ec, 0);
         return Flush(self);
+      case Next::kWriteWoken:
+        return Flush(self);
       case Next::kSocketRead:
+        core_.reading = false;
+        core_.read_done.cancel();
         if (ec == boost::asio::error::eof) {
           BIO_shutdown_wr(core_.network.get());
         } else if (ec) {
@@ -135,6 +154,8 @@ class Operation {
           return Complete(self, TlsErrc::kTlsFailure, 0);
         }
         break;
+      case Next::kReadWoken:
+        break;  // Another operation's read may have brought our bytes.
       case Next::kBrokerWoken:
         core_.woken = false;
         if (!core_.socket.is_open()) {
@@ -146,7 +167,14 @@ class Operation {
   }
 
  private:
-  enum class Next { kStart, kFlushed, kSocketRead, kBrokerWoken };
+  enum class Next {
+    kStart,
+    kWritten,
+    kWriteWoken,
+    kSocketRead,
+    kReadWoken,
+    kBrokerWoken
+  };
 
   template <typename Self>
   void Attempt(Self& self) {
@@ -170,16 +198,23 @@ class Operation {
     Flush(self);
   }
 
-  // Flush sends what BoringSSL wrote (a flight, an alert) before anything
-  // else, so a peer sees our alert even when the operation fails.
+  // Flush sends what BoringSSL wrote (a flight, an alert, records) before
+  // anything else, so a peer sees our alert even when the operation fails.
+  // Bytes another operation is sending go first: wait for them.
   template <typename Self>
   void Flush(Self& self) {
+    if (core_.writing) {
+      next_ = Next::kWriteWoken;
+      core_.write_done.async_wait(std::move(self));
+      return;
+    }
     size_t pending = BIO_ctrl_pending(core_.network.get());
     if (pending > 0) {
       int n = BIO_read(core_.network.get(), core_.out.data(),
                        static_cast<int>(std::min(pending, core_.out.size())));
       if (n > 0) {
-        next_ = Next::kFlushed;
+        core_.writing = true;
+        next_ = Next::kWritten;
         boost::asio::async_write(core_.socket,
                                  boost::asio::buffer(core_.out.data(), n),
                                  std::move(self));
@@ -197,6 +232,12 @@ class Operation {
     }
     switch (ssl_error_) {
       case SSL_ERROR_WANT_READ:
+        if (core_.reading) {
+          next_ = Next::kReadWoken;
+          core_.read_done.async_wait(std::move(self));
+          return;
+        }
+        core_.reading = true;
         next_ = Next::kSocketRead;
         core_.socket.async_read_some(
             boost::asio::buffer(core_.in.data(), core_.in.size()),
@@ -215,8 +256,6 @@ class Operation {
         if (core_.woken) {
           boost::asio::post(core_.socket.get_executor(), std::move(self));
         } else {
-          core_.broker_wait.expires_at(
-              boost::asio::steady_timer::time_point::max());
           core_.broker_wait.async_wait(std::move(self));
         }
         return;

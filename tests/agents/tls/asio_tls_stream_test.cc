@@ -1,13 +1,15 @@
 // AsioTlsStream on its own (plain BoringSSL contexts, no broker): a
 // megabyte each way through in-process client and server streams (partial
-// writes, full BIO pairs), close_notify seen as eof, and a failed local
-// verification reported as kTlsFailure with BoringSSL's reason.
+// writes, full BIO pairs), in turn and at once (full duplex), close_notify
+// seen as eof, and a failed local verification reported as kTlsFailure
+// with BoringSSL's reason.
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/ip/tcp.hpp>
 #include <boost/asio/read.hpp>
 #include <boost/asio/write.hpp>
 #include <memory>
 #include <string>
+#include <vector>
 
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
@@ -118,6 +120,44 @@ TEST_F(AsioTlsStreamTest, EchoesAMegabyteAndEndsWithEof) {
   EXPECT_FALSE(client_error) << client_error.message();
   EXPECT_TRUE(at_client == sent) << "the echo differs";
   EXPECT_EQ(eof_error, asio::error::eof) << eof_error.message();
+}
+
+// Both ends write a megabyte and read the other's at the same time: one
+// read and one write in progress on each stream (full duplex).
+TEST_F(AsioTlsStreamTest, ReadsAndWritesAtOnce) {
+  Connect("server.test");
+  std::string from_client(1 << 20, 'c'), from_server(1 << 20, 's');
+  for (size_t i = 0; i < from_client.size(); i += 4093) from_client[i] = 'C';
+  for (size_t i = 0; i < from_server.size(); i += 4091) from_server[i] = 'S';
+  std::string at_server(from_client.size(), '\0');
+  std::string at_client(from_server.size(), '\0');
+  int finished = 0;
+  std::vector<std::string> errors;
+  auto note = [&](const char* what) {
+    return [&, what](boost::system::error_code ec, size_t) {
+      if (ec) errors.push_back(std::string(what) + ": " + ec.message());
+      ++finished;
+    };
+  };
+  auto pump = [&](AsioTlsStream& stream, const std::string& out,
+                  std::string& in, const char* side) {
+    stream.async_handshake([&, side](boost::system::error_code ec) {
+      if (ec) {
+        errors.push_back(std::string(side) + " handshake: " + ec.message());
+        finished += 2;
+        return;
+      }
+      asio::async_write(stream, asio::buffer(out), note(side));
+      asio::async_read(stream, asio::buffer(in), note(side));
+    });
+  };
+  pump(*server_, from_server, at_server, "server");
+  pump(*client_, from_client, at_client, "client");
+  io_.run_for(std::chrono::seconds(60));
+  ASSERT_EQ(finished, 4) << "not finished within 60 s";
+  EXPECT_TRUE(errors.empty()) << errors.front();
+  EXPECT_TRUE(at_server == from_client) << "the server read other bytes";
+  EXPECT_TRUE(at_client == from_server) << "the client read other bytes";
 }
 
 TEST_F(AsioTlsStreamTest, FailedLocalVerificationIsTlsFailure) {
