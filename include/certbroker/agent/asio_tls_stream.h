@@ -126,6 +126,10 @@ class Operation {
                   std::size_t transferred = 0) {
     switch (next_) {
       case Next::kStart:
+        if (core_.network == nullptr) {
+          core_.last_error = "the stream has no SSL (or no BIO pair)";
+          return Complete(self, TlsErrc::kTlsFailure, 0);
+        }
         if constexpr (kind == Kind::kRead || kind == Kind::kWrite) {
           if (size_ == 0) {
             return Complete(self, boost::system::error_code(), 0);
@@ -291,6 +295,8 @@ class Operation {
 // socket's executor.
 class AsioTlsStream {
  public:
+  // executor_type, next_layer_type and lowest_layer_type are what Asio's
+  // and Beast's stream concepts look for.
   using executor_type = boost::asio::ip::tcp::socket::executor_type;
   using next_layer_type = boost::asio::ip::tcp::socket;
   using lowest_layer_type = boost::asio::ip::tcp::socket;
@@ -299,9 +305,13 @@ class AsioTlsStream {
   // made from a context a TlsBinding configured and attached with
   // TlsBinding::AttachClient or AttachServer (which set its role); the
   // stream registers the binding's resume hook for it. The stream gives the
-  // SSL its BIOs: do not set any.
+  // SSL its BIOs: do not set any. A null SSL makes every operation fail
+  // with kTlsFailure.
   AsioTlsStream(boost::asio::ip::tcp::socket socket, bssl::UniquePtr<SSL> ssl);
+  // ~AsioTlsStream frees the SSL (which stops the binding's resume hook)
+  // and closes the socket. No operation may be pending.
   ~AsioTlsStream();
+  // A moved-from stream may only be destroyed or assigned to.
   AsioTlsStream(AsioTlsStream&&) = default;
   AsioTlsStream& operator=(AsioTlsStream&&) = default;
 

@@ -179,5 +179,21 @@ TEST_F(AsioTlsStreamTest, FailedLocalVerificationIsTlsFailure) {
       agent::TlsBinding::ServerVerdict(client_->native_handle()).decided);
 }
 
+TEST(AsioTlsStreamNoSslTest, FailsEveryOperationWithoutCrashing) {
+  asio::io_context io;
+  AsioTlsStream stream(asio::ip::tcp::socket(io), nullptr);
+  boost::system::error_code handshake_error, read_error;
+  char byte;
+  stream.async_handshake(
+      [&](boost::system::error_code ec) { handshake_error = ec; });
+  stream.async_read_some(
+      asio::buffer(&byte, 1),
+      [&](boost::system::error_code ec, size_t) { read_error = ec; });
+  io.run_for(std::chrono::seconds(10));
+  EXPECT_EQ(handshake_error, make_error_code(agent::TlsErrc::kTlsFailure));
+  EXPECT_EQ(read_error, make_error_code(agent::TlsErrc::kTlsFailure));
+  EXPECT_EQ(stream.last_error(), "the stream has no SSL (or no BIO pair)");
+}
+
 }  // namespace
 }  // namespace certbroker::testing
