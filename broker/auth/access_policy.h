@@ -11,6 +11,7 @@
 #include <vector>
 
 #include "absl/status/statusor.h"
+#include "broker/auth/certificate_namer.h"
 #include "broker/auth/roles.h"
 #include "broker/x509/boringssl.h"
 #include "certbroker/config/v1/config.pb.h"
@@ -59,8 +60,7 @@ class AccessPolicy {
     RoleSet roles = 0;
   };
 
-  std::vector<config::v1::IdentitySource::Kind> order_;
-  std::vector<std::string> trust_domains_;
+  CertificateNamer namer_;
   std::vector<UnixPeer> unix_peers_;
   std::vector<Binding> bindings_;
   CallerLimits limits_;

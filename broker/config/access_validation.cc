@@ -32,11 +32,14 @@ absl::Status ValidateTls(const v1::Tls& tls, absl::string_view source,
   return absl::OkStatus();
 }
 
+}  // namespace
+
 absl::Status ValidateIdentitySource(const v1::IdentitySource& identity,
-                                    absl::string_view source) {
+                                    absl::string_view source,
+                                    const std::string& path) {
   for (int i = 0; i < identity.order_size(); ++i) {
     if (identity.order(i) == v1::IdentitySource::KIND_UNSPECIFIED) {
-      return Problem(source, absl::StrCat("access.identity.order[", i, "]"),
+      return Problem(source, absl::StrCat(path, ".order[", i, "]"),
                      "SPIFFE_ID, DNS_NAME or COMMON_NAME");
     }
   }
@@ -44,7 +47,7 @@ absl::Status ValidateIdentitySource(const v1::IdentitySource& identity,
     const std::string& domain = identity.spiffe_trust_domains(i);
     if (!IsDnsName(domain) || domain != NormalizeHost(domain)) {
       return Problem(
-          source, absl::StrCat("access.identity.spiffe_trust_domains[", i, "]"),
+          source, absl::StrCat(path, ".spiffe_trust_domains[", i, "]"),
           absl::StrCat("'", domain,
                        "' is not a trust domain (lowercase letters, digits, "
                        "'.', '-', '_'; no scheme or path)"));
@@ -52,6 +55,8 @@ absl::Status ValidateIdentitySource(const v1::IdentitySource& identity,
   }
   return absl::OkStatus();
 }
+
+namespace {
 
 absl::Status ValidateUnixPeers(const v1::Access& access,
                                absl::string_view source) {
@@ -120,7 +125,7 @@ absl::Status ValidateAccess(const v1::Access& access, absl::string_view source,
     absl::Status status = ValidateTls(access.tls(), source, bundles);
     if (!status.ok()) return status;
   }
-  absl::Status status = ValidateIdentitySource(access.identity(), source);
+  absl::Status status = ValidateIdentitySource(access.identity(), source, "access.identity");
   if (status.ok()) status = ValidateUnixPeers(access, source);
   if (status.ok()) status = ValidateRoles(access, source);
   if (status.ok()) status = ValidateLimits(access.per_caller(), source);

@@ -37,6 +37,10 @@ absl::StatusOr<BrokerConfig> LoadConfigFile(const std::string& path);
 // letters, digits, '.', '_' and '-'.
 bool IsValidName(absl::string_view name);
 
+// IsListenerName is true for an inbound listener name: 1 to 128 letters,
+// digits, '.', '_', ':' and '-'.
+bool IsListenerName(absl::string_view name);
+
 // StoredNames are the ids of the certificates and trust bundles the broker's
 // store holds. Rules may name them like the configuration's own; the
 // configuration may not define the same ids again.

@@ -9,6 +9,7 @@
 #include "absl/strings/str_cat.h"
 #include "broker/common/host_name.h"
 #include "broker/common/identity_selector.h"
+#include "broker/common/status_macros.h"
 #include "broker/config/config_loader.h"
 #include "broker/config/config_problem.h"
 #include "broker/config/digests.h"
@@ -16,16 +17,19 @@
 namespace certbroker::config {
 namespace {
 
-using ::certbroker::config::v1::ServerValidation;
-
 constexpr uint32_t kMaxMaxChainLength = 100;
 constexpr uint32_t kMinMaxMessageBytes = 4096;
 constexpr uint32_t kMaxMaxMessageBytes = 64 << 20;
 constexpr uint32_t kMinMaxCertificateBytes = 1024;
 constexpr uint32_t kMaxMaxCertificateBytes = 1 << 20;
-constexpr int64_t kMaxCacheTtlSeconds = 86400;
 
-using internal::Problem;
+}  // namespace
+
+namespace internal {
+
+using ::certbroker::config::v1::ServerValidation;
+
+constexpr int64_t kMaxCacheTtlSeconds = 86400;
 
 absl::Status CheckName(absl::string_view source, const std::string& path,
                        absl::string_view name, std::set<std::string>& seen) {
@@ -120,6 +124,33 @@ absl::Status CheckPins(
   return absl::OkStatus();
 }
 
+absl::Status CheckSelectors(
+    absl::string_view source, const std::string& path,
+    const google::protobuf::RepeatedPtrField<std::string>& selectors) {
+  for (int i = 0; i < selectors.size(); ++i) {
+    if (auto problem = SelectorProblem(selectors[i])) {
+      return Problem(source, absl::StrCat(path, "[", i, "]"),
+                     absl::StrCat("'", selectors[i],
+                                  "' is not an identity selector: ", *problem));
+    }
+  }
+  return absl::OkStatus();
+}
+
+absl::Status CheckTrustBundleNames(
+    absl::string_view source, const std::string& path,
+    const google::protobuf::RepeatedPtrField<std::string>& names,
+    const std::set<std::string>& bundles) {
+  for (int i = 0; i < names.size(); ++i) {
+    if (bundles.count(names[i]) == 0) {
+      return Problem(
+          source, absl::StrCat(path, "[", i, "]"),
+          absl::StrCat("no trust bundle is named '", names[i], "'"));
+    }
+  }
+  return absl::OkStatus();
+}
+
 absl::Status ValidateServerValidation(const ServerValidation& validation,
                                       absl::string_view source,
                                       const std::string& path) {
@@ -185,14 +216,8 @@ absl::Status ValidateRule(const BrokerConfig& config, absl::string_view source,
                      absl::StrCat("'", scheme, "' is not a URL scheme"));
     }
   }
-  for (int i = 0; i < rule.match().agents_size(); ++i) {
-    const std::string& agent = rule.match().agents(i);
-    if (auto problem = SelectorProblem(agent)) {
-      return Problem(
-          source, absl::StrCat(path, ".match.agents[", i, "]"),
-          absl::StrCat("'", agent, "' is not an agent selector: ", *problem));
-    }
-  }
+  CB_RETURN_IF_ERROR(
+      CheckSelectors(source, path + ".match.agents", rule.match().agents()));
   if (!rule.client_certificate().empty() &&
       certificates.count(rule.client_certificate()) == 0) {
     return Problem(source, path + ".client_certificate",
@@ -200,15 +225,9 @@ absl::Status ValidateRule(const BrokerConfig& config, absl::string_view source,
                                 rule.client_certificate(), "'"));
   }
   const auto& validation = rule.server_validation();
-  for (int i = 0; i < validation.trust_bundles_size(); ++i) {
-    if (bundles.count(validation.trust_bundles(i)) == 0) {
-      return Problem(
-          source,
-          absl::StrCat(path, ".server_validation.trust_bundles[", i, "]"),
-          absl::StrCat("no trust bundle is named '",
-                       validation.trust_bundles(i), "'"));
-    }
-  }
+  CB_RETURN_IF_ERROR(
+      CheckTrustBundleNames(source, path + ".server_validation.trust_bundles",
+                            validation.trust_bundles(), bundles));
   if (rule.action() == v1::Rule::DENY) {
     if (!rule.client_certificate().empty()) {
       return Problem(source, path + ".client_certificate",
@@ -231,7 +250,14 @@ absl::Status ValidateRule(const BrokerConfig& config, absl::string_view source,
   return absl::OkStatus();
 }
 
-}  // namespace
+}  // namespace internal
+
+using internal::CheckName;
+using internal::CheckNewName;
+using internal::CheckPins;
+using internal::CheckTtl;
+using internal::Problem;
+using internal::ValidateRule;
 
 bool IsValidName(absl::string_view name) {
   if (name.empty() || name.size() > 128) return false;
@@ -354,7 +380,8 @@ absl::Status ValidateConfig(const BrokerConfig& config,
                    absl::StrCat("must be between ", kMinMaxCertificateBytes,
                                 " and ", kMaxMaxCertificateBytes));
   }
-  return internal::ValidateAccess(config.access(), source, bundles);
+  CB_RETURN_IF_ERROR(internal::ValidateAccess(config.access(), source, bundles));
+  return internal::ValidateInboundRules(config, source, bundles);
 }
 
 }  // namespace certbroker::config

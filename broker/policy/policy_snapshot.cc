@@ -326,6 +326,9 @@ absl::StatusOr<std::shared_ptr<PolicySnapshot>> CompilePolicy(
         absl::StrCat(source, ": rules: ", index.status().message()));
   }
   snapshot->index_ = std::move(index).value();
+  CB_ASSIGN_OR_RETURN(snapshot->inbound_rules_,
+                      InboundRules::Compile(config, source, bundles, store_for,
+                                            snapshot->default_cache_ttl_));
   snapshot->files_digest_ = digest.Hex();
   snapshot->watched_dirs_.assign(loader.watched_dirs().begin(),
                                  loader.watched_dirs().end());
@@ -367,6 +370,30 @@ absl::StatusOr<std::shared_ptr<const PolicySnapshot>> LoadPolicyFile(
       slash == std::string::npos ? "." : path.substr(0, slash);
   if (base_dir.empty()) base_dir = "/";
   return CompilePolicy(config, base_dir, path);
+}
+
+void CurrentPolicy::Set(std::shared_ptr<const PolicySnapshot> next) {
+  {
+    absl::MutexLock lock(&mu_);
+    snapshot_.swap(next);
+  }
+  // The old snapshot, if `next` now holds its last reference, is freed
+  // outside the lock.
+  next.reset();
+  absl::MutexLock lock(&subscribers_mu_);
+  for (const auto& [id, changed] : subscribers_) changed();
+}
+
+int64_t CurrentPolicy::Subscribe(std::function<void()> changed) const {
+  absl::MutexLock lock(&subscribers_mu_);
+  int64_t id = next_subscription_++;
+  subscribers_.emplace(id, std::move(changed));
+  return id;
+}
+
+void CurrentPolicy::Unsubscribe(int64_t subscription) const {
+  absl::MutexLock lock(&subscribers_mu_);
+  subscribers_.erase(subscription);
 }
 
 }  // namespace certbroker::policy

@@ -6,6 +6,7 @@
 #define CERTBROKER_BROKER_POLICY_POLICY_SNAPSHOT_H_
 
 #include <atomic>
+#include <functional>
 #include <map>
 #include <memory>
 #include <string>
@@ -17,6 +18,7 @@
 #include "broker/auth/access_policy.h"
 #include "broker/config/config_loader.h"
 #include "broker/policy/client_certificate.h"
+#include "broker/policy/inbound_rules.h"
 #include "broker/policy/rule_index.h"
 
 namespace certbroker::policy {
@@ -76,6 +78,9 @@ class PolicySnapshot {
     return index_.Find(target);
   }
 
+  // inbound_rules are the rules for agents accepting TLS connections.
+  const InboundRules& inbound_rules() const { return inbound_rules_; }
+
   // crls are every CRL the broker holds.
   const std::vector<bssl::UniquePtr<X509_CRL>>& crls() const { return crls_; }
 
@@ -114,6 +119,7 @@ class PolicySnapshot {
   std::map<std::string, std::shared_ptr<const ClientCertificate>> certificates_;
   std::vector<CompiledRule> rules_;  // Never resized after index_ is built.
   RuleIndex index_;
+  InboundRules inbound_rules_;
   std::vector<bssl::UniquePtr<X509_CRL>> crls_;
   ::certbroker::config::v1::VerdictCache verdict_cache_;
   uint32_t max_chain_length_ = 10;
@@ -150,7 +156,7 @@ absl::StatusOr<std::shared_ptr<const PolicySnapshot>> LoadPolicyFile(
 // CurrentPolicy holds the snapshot in force. Get never waits for Set
 // longer than a pointer copy. (A reader lock rather than std::atomic_load:
 // libstdc++ implements that with a small pool of exclusive mutexes, on
-// which every RPC thread queued.)
+// which every RPC thread queued.) Subscribers hear of every Set.
 class CurrentPolicy {
  public:
   explicit CurrentPolicy(std::shared_ptr<const PolicySnapshot> initial)
@@ -160,16 +166,25 @@ class CurrentPolicy {
     absl::ReaderMutexLock lock(&mu_);
     return snapshot_;
   }
-  void Set(std::shared_ptr<const PolicySnapshot> next) {
-    absl::MutexLock lock(&mu_);
-    snapshot_.swap(next);
-    // The old snapshot, if this held its last reference, is freed here,
-    // outside the lock.
-  }
+
+  // Set publishes `next`, then calls every subscriber (on this thread).
+  void Set(std::shared_ptr<const PolicySnapshot> next);
+
+  // Subscribe makes `changed` be called after every Set until Unsubscribe.
+  // It must be quick and must not subscribe or unsubscribe.
+  int64_t Subscribe(std::function<void()> changed) const;
+  // Unsubscribe ends a subscription; once it returns, `changed` is not
+  // running and will not run again.
+  void Unsubscribe(int64_t subscription) const;
 
  private:
   mutable absl::Mutex mu_;
   std::shared_ptr<const PolicySnapshot> snapshot_ ABSL_GUARDED_BY(mu_);
+  // Subscribing is not a change of the policy: these are mutable.
+  mutable absl::Mutex subscribers_mu_;
+  mutable std::map<int64_t, std::function<void()>> subscribers_
+      ABSL_GUARDED_BY(subscribers_mu_);
+  mutable int64_t next_subscription_ ABSL_GUARDED_BY(subscribers_mu_) = 1;
 };
 
 }  // namespace certbroker::policy

@@ -320,6 +320,7 @@ int RunBroker(const BrokerServerOptions& options) {
   // flight finish; then the server stops at once instead of waiting for idle
   // client connections to close.
   server->GetHealthCheckService()->SetServingStatus(kServiceName, false);
+  broker.StopWatches();
   int unfinished = calls.Drain(options.shutdown_grace);
   if (unfinished > 0) {
     LogWarning(absl::StrCat(

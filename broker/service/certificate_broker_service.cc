@@ -4,9 +4,12 @@
 #include <algorithm>
 
 #include "absl/status/status.h"
+#include "absl/strings/escaping.h"
 #include "absl/strings/str_cat.h"
+#include "absl/strings/str_join.h"
 #include "broker/common/host_name.h"
 #include "broker/common/status_macros.h"
+#include "broker/keyless/signature_scheme.h"
 #include "broker/service/decision_log.h"
 #include "broker/service/server_decision.h"
 #include "broker/service/unary_call.h"
@@ -21,6 +24,46 @@ namespace v1 = ::certbroker::v1;
 
 constexpr size_t kMaxAcceptableIssuers = 256;
 constexpr size_t kMaxIssuerNameBytes = 4096;
+constexpr size_t kMaxSignatureAlgorithms = 256;
+
+// CheckSignatureAlgorithms refuses more than kMaxSignatureAlgorithms code
+// points, or one that does not fit a TLS SignatureScheme's 16 bits.
+absl::Status CheckSignatureAlgorithms(
+    const google::protobuf::RepeatedField<uint32_t>& algorithms) {
+  if (static_cast<size_t>(algorithms.size()) > kMaxSignatureAlgorithms) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("signature_algorithms: more than ",
+                     kMaxSignatureAlgorithms, " code points"));
+  }
+  for (int i = 0; i < algorithms.size(); ++i) {
+    if (algorithms[i] > 0xffff) {
+      return absl::InvalidArgumentError(absl::StrCat(
+          "signature_algorithms[", i, "]: ", keyless::SchemeName(algorithms[i]),
+          " is not a TLS SignatureScheme (16 bits)"));
+    }
+  }
+  return absl::OkStatus();
+}
+
+// CanSignWithAny is true when `wanted` is empty or shares a scheme with
+// `schemes`.
+bool CanSignWithAny(const std::vector<uint16_t>& schemes,
+                    const google::protobuf::RepeatedField<uint32_t>& wanted) {
+  if (wanted.empty()) return true;
+  for (uint16_t scheme : schemes) {
+    if (std::find(wanted.begin(), wanted.end(), scheme) != wanted.end()) {
+      return true;
+    }
+  }
+  return false;
+}
+
+std::string SchemeNames(const std::vector<uint16_t>& schemes) {
+  if (schemes.empty()) return "nothing";
+  return absl::StrJoin(schemes, ", ", [](std::string* out, uint16_t scheme) {
+    out->append(keyless::SchemeName(scheme));
+  });
+}
 
 // RecordVerdict copies a server-certificate verdict into its log record.
 void RecordVerdict(const v1::OnServerCertificateResponse& response,
@@ -55,6 +98,14 @@ CertificateBrokerService::CertificateBrokerService(
                                           : 100000;
   size_t bytes = limits.max_bytes() ? limits.max_bytes() : size_t{64} << 20;
   cache_ = std::make_unique<VerdictCache>(entries, bytes);
+  watches_ = std::make_unique<ClientCertificateWatches>(
+      policy_,
+      [this](const policy::PolicySnapshot& snapshot,
+             const v1::GetClientCertificateRequest& request,
+             v1::GetClientCertificateResponse& response, Decision& decision) {
+        return DecideClientCertificate(snapshot, request, response, decision);
+      },
+      clock_);
 }
 
 grpc::ServerUnaryReactor* CertificateBrokerService::GetCertificatePolicy(
@@ -115,6 +166,11 @@ absl::Status CertificateBrokerService::DecidePolicy(
   v1::ValidationMode mode = rule->deny ? v1::BROKER : rule->mode;
   response.set_validation_mode(mode);
   response.set_override_automatic_check(mode != v1::AGENT);
+  if (!rule->deny) {
+    for (v1::Reason reason : rule->chain_policy.allowed_errors) {
+      response.add_allowed_errors(reason);
+    }
+  }
   absl::Duration ttl = rule->cache_ttl;
   const absl::Time now = clock_();
   if (rule->client_certificate != nullptr &&
@@ -156,6 +212,7 @@ absl::Status CertificateBrokerService::DecideClientCertificate(
     }
     issuers.push_back(name);
   }
+  CB_RETURN_IF_ERROR(CheckSignatureAlgorithms(request.signature_algorithms()));
   const policy::CompiledRule* rule = snapshot.FindRule(target);
   if (rule == nullptr) {
     // The same answer whether or not the target has a certificate for
@@ -183,6 +240,17 @@ absl::Status CertificateBrokerService::DecideClientCertificate(
                      "') is not issued by any of the ", issuers.size(),
                      " acceptable issuers the server named"));
   }
+  const std::vector<uint16_t> schemes =
+      keyless::SchemesForKey(certificate->key.get());
+  if (!CanSignWithAny(schemes, request.signature_algorithms())) {
+    return absl::NotFoundError(
+        absl::StrCat("certificate '", certificate->id, "' (rule '", rule->name,
+                     "') has an ", keyless::DescribeKey(certificate->key.get()),
+                     ", which can sign with none of the ",
+                     request.signature_algorithms_size(),
+                     " signature algorithms the server accepts (it can: ",
+                     SchemeNames(schemes), ")"));
+  }
   const absl::Time now = clock_();
   if (now > certificate->not_after) {
     return absl::FailedPreconditionError(
@@ -194,27 +262,38 @@ absl::Status CertificateBrokerService::DecideClientCertificate(
         absl::StrCat("certificate '", certificate->id, "' is not valid before ",
                      absl::FormatTime(certificate->not_before)));
   }
-  if (!certificate->exportable) {
-    return absl::FailedPreconditionError(absl::StrCat(
-        "certificate '", certificate->id,
-        "' is not exportable: its private key never leaves the broker "
-        "(keyless signing through Sign is not available yet)"));
+  const std::string leaf_sha256 = x509::Sha256(certificate->chain_der[0]);
+  if (certificate->exportable) {
+    CB_ASSIGN_OR_RETURN(std::string key,
+                        x509::PrivateKeyToPkcs8Der(certificate->key.get()));
+    response.set_private_key(std::move(key));
+    decision.detail = "with exportable key";
+  } else {
+    // The key stays here: a handle, bound to this caller and this leaf,
+    // lets the agent sign through Sign.
+    CB_ASSIGN_OR_RETURN(keyless::IssuedKeyHandle handle,
+                        key_handles_.Issue(decision.agent, certificate->id,
+                                           leaf_sha256, KeyHandleScope(target),
+                                           certificate->not_after, now));
+    v1::KeyHandle* key_handle = response.mutable_key_handle();
+    key_handle->set_handle(std::move(handle.handle));
+    SetTimestamp(handle.expires, key_handle->mutable_expires());
+    for (uint16_t scheme : schemes) {
+      key_handle->add_signature_algorithms(scheme);
+    }
+    decision.detail = "with key handle";
   }
-  CB_ASSIGN_OR_RETURN(std::string key,
-                      x509::PrivateKeyToPkcs8Der(certificate->key.get()));
   for (const std::string& der : certificate->chain_der) {
     response.add_certificate_chain(der);
   }
-  response.set_private_key(std::move(key));
   SetTimestamp(certificate->not_after, response.mutable_not_after());
   SetTimestamp(certificate->RefreshAfter(), response.mutable_refresh_after());
   response.set_certificate_id(certificate->id);
-  decision.leaf_fingerprint = x509::Sha256Hex(certificate->chain_der[0]);
+  decision.leaf_fingerprint = absl::BytesToHexString(leaf_sha256);
   response.set_policy_version(snapshot.version());
   response.set_rule_name(rule->name);
   decision.verdict = "give";
   decision.reason = certificate->id;
-  decision.detail = "with exportable key";
   return absl::OkStatus();
 }
 

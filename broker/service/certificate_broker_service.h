@@ -10,8 +10,10 @@
 #include "absl/status/statusor.h"
 #include "absl/time/time.h"
 #include "broker/audit/audit_writer.h"
+#include "broker/keyless/key_handles.h"
 #include "broker/policy/policy_snapshot.h"
 #include "broker/service/call_tracker.h"
+#include "broker/service/client_certificate_watch.h"
 #include "broker/service/decision_log.h"
 #include "broker/service/unary_call.h"
 #include "broker/service/verdict_cache.h"
@@ -32,7 +34,14 @@ class CertificateBrokerService final
 
   // set_audit makes every decision recorded through `audit` (which must
   // outlive the service); call it before serving.
-  void set_audit(audit::AuditWriter* audit) { audit_ = audit; }
+  void set_audit(audit::AuditWriter* audit) {
+    audit_ = audit;
+    watches_->set_audit(audit);
+  }
+
+  // StopWatches ends every WatchClientCertificate stream with OK and
+  // refuses new ones; call it when shutting down, before draining calls.
+  void StopWatches() { watches_->StopAll(); }
 
   // set_admission makes every call pass `admission` (which must outlive
   // the service); call it before serving. Without it every call is
@@ -99,6 +108,17 @@ class CertificateBrokerService final
       ::certbroker::v1::OnServerCertificateResponse& response,
       Decision& decision) const;
 
+  // Keyless signing (sign_call.cc). Handles are sealed by a secret of this
+  // service instance: a restart invalidates them. A handle's scope is the
+  // target it was given for (KeyHandleScope), so Sign can ask the policy
+  // again.
+  static std::string KeyHandleScope(const policy::ResolvedTarget& target);
+  absl::Status DecideSign(const policy::PolicySnapshot& snapshot,
+                          const ::certbroker::v1::SignRequest& request,
+                          ::certbroker::v1::SignResponse& response,
+                          Decision& decision) const;
+  keyless::KeyHandles key_handles_;
+
   const policy::CurrentPolicy& policy_;
   Door door_;
   audit::AuditWriter* audit_ = nullptr;  // Null: no audit log.
@@ -106,6 +126,8 @@ class CertificateBrokerService final
   // The cache outlives policy versions (they are part of its key); its
   // bounds come from the policy at start-up.
   std::unique_ptr<VerdictCache> cache_;
+  // The open WatchClientCertificate streams; destroyed first.
+  std::unique_ptr<ClientCertificateWatches> watches_;
 };
 
 }  // namespace certbroker::service

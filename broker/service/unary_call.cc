@@ -8,8 +8,6 @@
 #include "broker/common/log.h"
 
 namespace certbroker::service {
-namespace {
-
 store::AuditRecord AuditRecordOf(absl::string_view rpc,
                                  const Decision& decision) {
   store::AuditRecord record;
@@ -27,8 +25,6 @@ store::AuditRecord AuditRecordOf(absl::string_view rpc,
   record.detail = decision.detail.substr(0, store::kMaxAuditFieldBytes);
   return record;
 }
-
-}  // namespace
 
 namespace {
 

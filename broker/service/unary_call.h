@@ -32,6 +32,10 @@ struct Door {
   DelayedAnswers* delayed = nullptr;
 };
 
+// AuditRecordOf is the audit record of `decision` of call `rpc`.
+store::AuditRecord AuditRecordOf(absl::string_view rpc,
+                                 const Decision& decision);
+
 // ServeUnary runs `decide` for the call of `rpc` behind `context` once the
 // door admits it, with Decision::agent set to the caller's identity. With
 // `audit` (may be null), every decision is queued for the audit log; when

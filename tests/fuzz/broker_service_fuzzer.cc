@@ -1,9 +1,10 @@
-// Feeds requests to the CertificateBroker handlers (GetCertificatePolicy,
-// GetClientCertificate, OnServerCertificate) of a CertificateBrokerService
+// Feeds requests to the CertificateBroker unary handlers (GetCertificatePolicy,
+// GetClientCertificate, OnServerCertificate, GetNegotiationPolicy,
+// OnClientCertificate, Sign) of a CertificateBrokerService
 // built in-process over a small fixed policy (the fixed PKI of
 // tests/fuzz/data, written to a temporary directory), with a fixed clock.
-// Input: calls (fuzz_support.h), each a method byte (0, 1, 2 in that order,
-// modulo 3) and a frame parsed as that method's request; bytes that do not
+// Input: calls (fuzz_support.h), each a method byte (0 to 5 in that order,
+// modulo 6) and a frame parsed as that method's request; bytes that do not
 // parse are skipped, as gRPC would refuse them. The handlers run as gRPC
 // runs them, minus the transport (fuzz_support.h's Serve), and what they
 // answer must survive serialization. The verdict cache persists
@@ -61,6 +62,21 @@ rules:
   - name: denied
     match: { hosts: ["*.deny.test"] }
     action: DENY
+inbound_rules:
+  - name: mesh
+    match: { listeners: [sidecar-in], server_names: ["*"] }
+    peer_validation: { trust_bundles: [fuzz-roots] }
+    allowed_peers: ["*"]
+  - name: uploads
+    match: { server_names: ["*.example.test"] }
+    client_certificate: REQUEST
+    peer_validation:
+      trust_bundles: [fuzz-roots]
+      revocation: { mode: HARD_FAIL }
+    allowed_peers: ["spiffe://fuzz.test/*"]
+  - name: open
+    match: { listeners: [public], server_names: ["*"] }
+    client_certificate: IGNORE
 verdict_cache: { max_entries: 64, max_bytes: 262144 }
 )";
 
@@ -97,7 +113,7 @@ int Run(absl::string_view input) {
   Broker& broker = GetBroker();
   service::CertificateBrokerService& s = *broker.service;
   for (const Call& call : ReadCalls(input, kMaxCalls)) {
-    switch (call.method % 3) {
+    switch (call.method % 6) {
       case 0:
         Serve<v1::GetCertificatePolicyRequest,
               v1::GetCertificatePolicyResponse>(
@@ -119,6 +135,27 @@ int Run(absl::string_view input) {
             "OnServerCertificate", call.request,
             [&](auto* c, auto* q, auto* r) {
               return s.OnServerCertificate(c, q, r);
+            });
+        break;
+      case 3:
+        Serve<v1::GetNegotiationPolicyRequest,
+              v1::GetNegotiationPolicyResponse>(
+            "GetNegotiationPolicy", call.request,
+            [&](auto* c, auto* q, auto* r) {
+              return s.GetNegotiationPolicy(c, q, r);
+            });
+        break;
+      case 4:
+        Serve<v1::OnClientCertificateRequest, v1::OnClientCertificateResponse>(
+            "OnClientCertificate", call.request,
+            [&](auto* c, auto* q, auto* r) {
+              return s.OnClientCertificate(c, q, r);
+            });
+        break;
+      case 5:
+        Serve<v1::SignRequest, v1::SignResponse>(
+            "Sign", call.request, [&](auto* c, auto* q, auto* r) {
+              return s.Sign(c, q, r);
             });
         break;
     }

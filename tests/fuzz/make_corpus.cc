@@ -321,8 +321,9 @@ rules:
           absl::StrReplaceAll(crls, {{"\n", "\\n"}}), R"("}]})"));
 
   // broker_service: calls (method byte: 0 GetCertificatePolicy, 1
-  // GetClientCertificate, 2 OnServerCertificate; see
-  // broker_service_fuzzer.cc), each a frame with the request.
+  // GetClientCertificate, 2 OnServerCertificate, 3 GetNegotiationPolicy,
+  // 4 OnClientCertificate, 5 Sign; see broker_service_fuzzer.cc), each a
+  // frame with the request.
   v1::GetCertificatePolicyRequest policy_request;
   SetTarget("api.example.test", policy_request.mutable_target());
   v1::GetClientCertificateRequest client_request;
@@ -355,6 +356,23 @@ rules:
                    WriteCall(2, again.SerializeAsString()));
   writer.Write("corpus/broker_service", "server-both",
                WriteCall(2, both.SerializeAsString()));
+  v1::GetNegotiationPolicyRequest negotiation;
+  negotiation.mutable_listener()->set_name("sidecar-in");
+  negotiation.mutable_listener()->set_sni("api.example.test");
+  v1::OnClientCertificateRequest client_chain;
+  client_chain.mutable_listener()->set_name("sidecar-in");
+  client_chain.add_certificate_chain(client.Der());
+  client_chain.add_certificate_chain(intermediate.Der());
+  writer.Write("corpus/broker_service", "inbound",
+               WriteCall(3, negotiation.SerializeAsString()) +
+                   WriteCall(4, client_chain.SerializeAsString()));
+  v1::SignRequest sign;
+  sign.set_key_handle("not-a-handle");
+  sign.set_algorithm(0x0403);
+  sign.set_input(std::string(32, 'd'));
+  writer.Write("corpus/broker_service", "client-then-sign",
+               WriteCall(1, client_request.SerializeAsString()) +
+                   WriteCall(5, sign.SerializeAsString()));
 
   // admin_service: calls by method byte (the order of kAdminMethods in
   // admin_service_fuzzer.cc).

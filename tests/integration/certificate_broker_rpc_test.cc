@@ -96,6 +96,15 @@ TEST_F(CertificateBrokerRpcTest, PolicyReportsModesAndUnavailableCertificates) {
       Policy(*tcp_, HostTarget("old.example.test"));
   EXPECT_EQ(old.rule_name(), "old");
   EXPECT_FALSE(old.client_certificate_available());  // Expired.
+  EXPECT_EQ(old.allowed_errors_size(), 0);
+}
+
+TEST_F(CertificateBrokerRpcTest, PolicyListsTheErrorsTheRuleTolerates) {
+  v1::GetCertificatePolicyResponse legacy =
+      Policy(*tcp_, HostTarget("legacy.example.test"));
+  EXPECT_EQ(legacy.rule_name(), "legacy");
+  ASSERT_EQ(legacy.allowed_errors_size(), 1);
+  EXPECT_EQ(legacy.allowed_errors(0), v1::HOSTNAME_MISMATCH);
 }
 
 TEST_F(CertificateBrokerRpcTest, PolicyWithoutMatchingRuleFailsClosed) {
@@ -134,14 +143,16 @@ TEST_F(CertificateBrokerRpcTest, GivesExportableCertificateWithMatchingKey) {
             absl::ToUnixSeconds(absl::Now()));
 }
 
-TEST_F(CertificateBrokerRpcTest, RefusesNonExportableKey) {
+TEST_F(CertificateBrokerRpcTest, NonExportableKeyStaysBehindAKeyHandle) {
   v1::GetClientCertificateResponse response;
   grpc::Status status =
       ClientCertificate(HostTarget("locked.example.test"), response);
-  EXPECT_EQ(status.error_code(), grpc::StatusCode::FAILED_PRECONDITION);
-  EXPECT_THAT(status.error_message(),
-              HasSubstr("certificate 'locked-client' is not exportable"));
+  ASSERT_TRUE(status.ok()) << status.error_message();
+  EXPECT_EQ(response.certificate_id(), "locked-client");
   EXPECT_EQ(response.private_key(), "");
+  EXPECT_FALSE(response.key_handle().handle().empty());
+  EXPECT_EQ(response.certificate_chain(0), pki_->client.Der());
+  // Signing through it is covered by sign_rpc_test.cc.
 }
 
 TEST_F(CertificateBrokerRpcTest, ClientCertificateNotFoundCases) {

@@ -11,6 +11,7 @@ the ones under build/); CERTBROKER_PYPROTO_DIR is where the generated proto
 code is cached (see certbroker_client.py).
 """
 
+import hashlib
 import importlib.util
 import json
 import os
@@ -31,7 +32,9 @@ from broker_daemon import BrokerDaemon  # noqa: E402
 
 try:
     from cryptography import x509
-    from cryptography.hazmat.primitives import serialization
+    from cryptography.hazmat.primitives import hashes, serialization
+    from cryptography.hazmat.primitives.asymmetric import ec
+    from cryptography.hazmat.primitives.asymmetric import utils as asym_utils
 except ImportError:  # The key checks then only look at the DER's first byte.
     x509 = None
 
@@ -240,13 +243,32 @@ class PythonClientInteropTest(unittest.TestCase):
                                         self.get_client_certificate, "other.invalid")
         self.assertIn("no rule gives 'dev:insecure-loopback' a client certificate", details)
 
-    def test_client_certificate_not_exportable(self):
+    def test_client_certificate_not_exportable_signs_through_the_broker(self):
         policy = self.get_policy("locked.example.test")
         self.assertEqual(policy.rule_name, "locked")
         self.assertTrue(policy.client_certificate_available)
-        details = self.assert_rpc_error(grpc.StatusCode.FAILED_PRECONDITION,
-                                        self.get_client_certificate, "locked.example.test")
-        self.assertIn("not exportable", details)
+        response = self.get_client_certificate("locked.example.test")
+        self.assertEqual(response.private_key, b"")
+        self.assertTrue(response.key_handle.handle)
+        self.assertEqual(list(response.key_handle.signature_algorithms), [0x0403])
+        self.assertGreater(response.key_handle.expires.seconds, time.time())
+        digest = hashlib.sha256(b"python agent transcript").digest()
+        signed = self.stub.Sign(
+            self.pb.SignRequest(key_handle=response.key_handle.handle, algorithm=0x0403,
+                                input=digest),
+            timeout=RPC_TIMEOUT_SECONDS)
+        self.assertEqual(signed.signature[0], 0x30)  # A DER ECDSA-Sig-Value.
+        details = self.assert_rpc_error(
+            grpc.StatusCode.INVALID_ARGUMENT, self.stub.Sign,
+            self.pb.SignRequest(key_handle=response.key_handle.handle, algorithm=0x0403,
+                                input=digest[:31]))
+        self.assertEqual(details, "certificate 'locked-client': input is 31 bytes; "
+                         "ecdsa_secp256r1_sha256 signs a SHA-256 digest of 32 bytes")
+        if x509 is None:
+            self.skipTest("python3-cryptography not installed; the signature was not verified")
+        leaf = x509.load_der_x509_certificate(response.certificate_chain[0])
+        leaf.public_key().verify(signed.signature, digest,
+                                 ec.ECDSA(asym_utils.Prehashed(hashes.SHA256())))
 
     # --- OnServerCertificate ---
 

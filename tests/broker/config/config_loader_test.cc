@@ -240,6 +240,37 @@ INSTANTIATE_TEST_SUITE_P(
                   "limits.max_chain_length: must be at most 100"},
         BadConfig{"limits: {max_certificate_bytes: 10}",
                   "limits.max_certificate_bytes: must be between 1024"},
+        BadConfig{"inbound_rules: [{name: i, match: {listeners: [l]}}]",
+                  "inbound_rules[0].match.server_names: required"},
+        BadConfig{"inbound_rules: [{name: i, match: {server_names: ['*'], "
+                  "listeners: ['a b']}}]",
+                  "inbound_rules[0].match.listeners[0]: 'a b' is not a "
+                  "listener name"},
+        BadConfig{"inbound_rules: [{name: i, match: {server_names: ['*']}}]",
+                  "inbound_rules[0].peer_validation.trust_bundles: required "
+                  "unless client_certificate is IGNORE"},
+        BadConfig{"trust_bundles: [{name: b, pem: x}]\n"
+                  "inbound_rules: [{name: i, match: {server_names: ['*']}, "
+                  "peer_validation: {trust_bundles: [b]}}]",
+                  "inbound_rules[0].allowed_peers: required unless "
+                  "client_certificate is IGNORE: an empty list would allow "
+                  "no one"},
+        BadConfig{"inbound_rules: [{name: i, match: {server_names: ['*']}, "
+                  "peer_validation: {trust_bundles: [nope]}}]",
+                  "inbound_rules[0].peer_validation.trust_bundles[0]: no "
+                  "trust bundle is named 'nope'"},
+        BadConfig{"inbound_rules: [{name: i, match: {server_names: ['*']}, "
+                  "client_certificate: IGNORE, peer_validation: {mode: "
+                  "BROKER}}]",
+                  "inbound_rules[0].peer_validation.mode: does not apply"},
+        BadConfig{"inbound_rules: [{name: i, match: {server_names: ['*']}, "
+                  "client_certificate: IGNORE}, {name: i, match: "
+                  "{server_names: [a.example]}, client_certificate: IGNORE}]",
+                  "inbound_rules[1].name: 'i' is used twice"},
+        BadConfig{"inbound_rules: [{name: i, match: {server_names: ['*'], "
+                  "agents: ['x*y/z']}, client_certificate: IGNORE}]",
+                  "inbound_rules[0].match.agents[0]: 'x*y/z' is not an "
+                  "identity selector"},
         BadConfig{"access: {tls: {chain_pem_file: a, key_pem_file: b}}",
                   "access.tls.client_ca_bundles: required"},
         BadConfig{"access: {tls: {chain_pem_file: a, key_pem_file: b, "
@@ -310,7 +341,7 @@ INSTANTIATE_TEST_SUITE_P(
         BadConfig{"rules: [{name: r, match: {hosts: [a.example], agents: "
                   "['spiffe://x/a*/y']}, "
                   "server_validation: {mode: AGENT}}]",
-                  "rules[0].match.agents[0]: 'spiffe://x/a*/y' is not an agent "
+                  "rules[0].match.agents[0]: 'spiffe://x/a*/y' is not an identity "
                   "selector: '*' stands for a whole path segment"},
         BadConfig{"crls: [{name: c}]",
                   "crls[0]: one of file or pem is required"},

@@ -194,6 +194,43 @@ TEST_F(PolicySnapshotTest, RefusesEquallySpecificRules) {
       HasSubstr("config.yaml: rules: rules 'a' and 'b' are equally specific"));
 }
 
+TEST_F(PolicySnapshotTest, RefusesEquallySpecificInboundRules) {
+  auto snapshot = Load(
+      "inbound_rules:\n"
+      "  - {name: a, match: {listeners: [in], server_names: ['*']}, "
+      "client_certificate: IGNORE}\n"
+      "  - {name: b, match: {listeners: [in], server_names: ['*']}, "
+      "client_certificate: IGNORE}\n");
+  ASSERT_FALSE(snapshot.ok());
+  EXPECT_THAT(std::string(snapshot.status().message()),
+              HasSubstr("config.yaml: inbound_rules: rules 'a' and 'b' are "
+                        "equally specific"));
+}
+
+TEST_F(PolicySnapshotTest, FindsMostSpecificInboundRule) {
+  auto snapshot = Load(
+      "inbound_rules:\n"
+      "  - {name: any, match: {server_names: ['*']}, "
+      "client_certificate: IGNORE}\n"
+      "  - {name: listener, match: {listeners: [in], server_names: ['*']}, "
+      "client_certificate: IGNORE}\n"
+      "  - {name: suffix, match: {server_names: ['*.example']}, "
+      "client_certificate: IGNORE}\n"
+      "  - {name: agent, match: {server_names: ['*.example'], agents: "
+      "['spiffe://t/*']}, client_certificate: IGNORE}\n");
+  ASSERT_TRUE(snapshot.ok()) << snapshot.status();
+  const InboundRules& rules = (*snapshot)->inbound_rules();
+  auto name = [&](absl::string_view listener, absl::string_view sni,
+                  absl::string_view agent) -> std::string {
+    const InboundRule* rule = rules.Find(listener, sni, false, agent);
+    return rule == nullptr ? "none" : rule->match->name;
+  };
+  EXPECT_EQ(name("other", "", ""), "any");
+  EXPECT_EQ(name("IN", "", ""), "listener");
+  EXPECT_EQ(name("in", "a.example", ""), "suffix");
+  EXPECT_EQ(name("in", "a.example", "spiffe://t/x"), "agent");
+}
+
 TEST(CurrentPolicyTest, SwapsSnapshots) {
   testing::TempDir dir;
   auto first = LoadPolicyFile(dir.Write("a.yaml", "{}"));
