@@ -11,6 +11,7 @@
 #include "absl/synchronization/notification.h"
 #include "agents/sdk/client_core.h"
 #include "broker/common/file.h"
+#include "grpc/grpc.h"
 
 namespace certbroker::agent {
 namespace {
@@ -307,6 +308,15 @@ absl::StatusOr<std::unique_ptr<BrokerClient>> CreateBrokerClient(
     const BrokerClientOptions& options, AttemptObserver attempt_observer) {
   absl::Status valid = CheckOptions(options);
   if (!valid.ok()) return valid;
+  // gRPC stays initialized for the rest of the process once a client was
+  // made: gRPC threads still finish a call's bookkeeping after its
+  // callback ran, so destroying the last channel (and with it shutting
+  // gRPC down) right after the last answer would race with them.
+  static const bool kGrpcKeptAlive = [] {
+    grpc_init();
+    return true;
+  }();
+  (void)kGrpcKeptAlive;
   grpc::ChannelArguments arguments;
   // The channel reconnects about as fast as the calls retry, so that a
   // retry after a broker restart finds a fresh connection attempt rather

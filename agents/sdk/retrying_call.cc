@@ -41,6 +41,9 @@ struct Call : std::enable_shared_from_this<Call> {
 
   void AttemptDone(const grpc::Status& status) {
     tracker->RemoveContext(context);
+    // Release the attempt's context now, before the answer is delivered:
+    // once it is, the client may be destroyed.
+    context.reset();
     if (status.ok()) {
       Finish(absl::OkStatus());
       return;

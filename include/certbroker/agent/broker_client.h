@@ -4,10 +4,24 @@
 // method comes in two forms, after the seeds' synchronous calls and their
 // Begin/End pairs: a blocking one that returns the answer, and an
 // asynchronous one that returns at once and hands the answer to a callback.
-// Calls carry a deadline, are retried with jittered exponential backoff on
-// UNAVAILABLE only (every CertificateBroker method is idempotent), and the
-// answers that say how long they may be reused (`cache_ttl`) are kept in a
-// local cache until then, or until an answer shows a newer policy version.
+// Each attempt of a call carries a deadline; attempts that fail with
+// UNAVAILABLE or DEADLINE_EXCEEDED (the broker was not reached, or did not
+// answer in time) are retried with full-jitter exponential backoff, since
+// every CertificateBroker method is idempotent; any other status is the
+// broker's answer and is returned as it came, with its gRPC code.
+//
+// The answers that say how long they may be reused (`cache_ttl`) are kept
+// in a local cache until then: GetCertificatePolicy (by normalized target),
+// OnServerCertificate (by target, server name, chain, staple and agent
+// verification), GetNegotiationPolicy (by listener and SNI) and
+// OnClientCertificate (by listener, SNI and chain). A CHAIN_REQUIRED answer
+// is not cached. GetClientCertificate and Sign are never cached: their
+// answers carry no cache_ttl, a key handle's validity is the broker's to
+// judge, and an agent that wants no call per handshake keeps a
+// WatchClientCertificate open. The policy-version rule: whenever any answer
+// carries a policy_version other than the one the cache last saw, every
+// cached answer is dropped (versions are opaque; the client cannot know a
+// policy changed before some answer shows it, so cache_ttl bounds that).
 //
 // Two kinds of failure are kept apart, and both fail closed:
 //  * the broker said no: a verdict with `accepted` false, or an error status
@@ -56,12 +70,15 @@ struct BrokerClientOptions {
   // checked against (default: the host of `address`).
   std::string tls_server_name;
 
-  // deadline bounds each attempt of a call.
+  // deadline bounds each attempt of a call (a call that never gets an
+  // answer takes about max_attempts * deadline plus the backoffs).
   absl::Duration deadline = absl::Seconds(5);
 
-  // max_attempts bounds the attempts of a call failing with UNAVAILABLE
-  // (1 disables retries). Between attempts the client waits a random time
-  // up to initial_backoff, doubling each time up to max_backoff.
+  // max_attempts bounds the attempts of a call failing with UNAVAILABLE or
+  // DEADLINE_EXCEEDED (1 disables retries). Before retry n the client waits
+  // a random time below initial_backoff * 2^(n-1), at most max_backoff
+  // ("full jitter"). A watch reconnects with the same backoff, without
+  // bound on the attempts.
   int max_attempts = 3;
   absl::Duration initial_backoff = absl::Milliseconds(100);
   absl::Duration max_backoff = absl::Seconds(5);
@@ -72,7 +89,9 @@ struct BrokerClientOptions {
 
 // IsBrokerUnavailable is true when `status` says the broker could not be
 // asked (unreachable, or no answer within the deadline on every attempt),
-// as opposed to an answer of the broker.
+// as opposed to an answer of the broker: code UNAVAILABLE and a message
+// "broker unavailable: <last attempt's code>: <its message> (N attempts)"
+// (for a watch: "... (watch reconnecting)").
 bool IsBrokerUnavailable(const absl::Status& status);
 
 // CacheStats count the local cache's use since the client was created.
@@ -92,6 +111,10 @@ class ClientCertificateWatch {
 // BrokerClient is thread-safe; share one per process and broker.
 class BrokerClient {
  public:
+  // ~BrokerClient cancels the calls in flight (their callbacks receive
+  // CANCELLED) and returns once every callback of an asynchronous call has
+  // run. Watches may outlive the client. Destroy neither the client nor a
+  // watch from one of the client's callbacks.
   virtual ~BrokerClient() = default;
 
   // Create checks `options` and opens a channel (lazily connected: a broker
@@ -101,7 +124,9 @@ class BrokerClient {
       const BrokerClientOptions& options);
 
   // The blocking calls. Each returns the broker's answer, or its error
-  // status, or a status for which IsBrokerUnavailable is true.
+  // status, or a status for which IsBrokerUnavailable is true. They may be
+  // called from the client's callbacks (the answer does not need the
+  // callback threads), though that holds the callback thread meanwhile.
   virtual absl::StatusOr<v1::GetCertificatePolicyResponse>
   GetCertificatePolicy(const v1::GetCertificatePolicyRequest& request) = 0;
   virtual absl::StatusOr<v1::GetClientCertificateResponse>
@@ -139,8 +164,11 @@ class BrokerClient {
   // passes every message to `on_update`, in order, on a client thread.
   // When the stream breaks it reconnects with backoff (the first message of
   // the new stream is the current answer again); `on_error` hears every
-  // break (IsBrokerUnavailable for a lost broker) and the final error of a
-  // stream the broker refused (then the watch stops).
+  // break (IsBrokerUnavailable for a lost broker, or for a broker ending the
+  // stream with OK as it shuts down; RESOURCE_EXHAUSTED and ABORTED also
+  // reconnect) and the final error of a stream the broker refused, with the
+  // broker's code (then the watch stops). Callbacks of one watch never run
+  // concurrently; on_update runs on a gRPC thread, so keep it short.
   virtual std::unique_ptr<ClientCertificateWatch> WatchClientCertificate(
       const v1::WatchClientCertificateRequest& request,
       std::function<void(const v1::WatchClientCertificateResponse&)> on_update,

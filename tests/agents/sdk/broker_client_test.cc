@@ -320,6 +320,45 @@ TEST_F(BrokerClientTest, PassesNewerMethodsStatusThroughUnretried) {
   EXPECT_EQ(attempts_.load(), 3);
 }
 
+TEST_F(BrokerClientTest, InboundAnswersAreCachedByListenerSniAndChain) {
+  auto client = Client(Options(TcpAddress()));
+  ASSERT_NE(client, nullptr);
+  v1::GetNegotiationPolicyRequest negotiate;
+  negotiate.mutable_listener()->set_name("sidecar-in");
+  negotiate.mutable_listener()->set_sni("Svc.Example.Test");
+  auto mode = client->GetNegotiationPolicy(negotiate);
+  ASSERT_TRUE(mode.ok()) << mode.status();
+  EXPECT_EQ(mode->mode(), v1::REQUIRE);
+  EXPECT_EQ(mode->rule_name(), "sidecar");
+  EXPECT_EQ(mode->cache_ttl().seconds(), 60);
+  negotiate.mutable_listener()->set_sni("svc.example.test");
+  auto again = client->GetNegotiationPolicy(negotiate);
+  ASSERT_TRUE(again.ok()) << again.status();
+  EXPECT_EQ(again->rule_name(), "sidecar");
+  EXPECT_EQ(attempts_.load(), 1);
+
+  v1::OnClientCertificateRequest judge;
+  *judge.mutable_listener() = negotiate.listener();
+  judge.add_certificate_chain(pki_.client.Der());
+  judge.add_certificate_chain(pki_.intermediate.Der());
+  auto verdict = client->OnClientCertificate(judge);
+  ASSERT_TRUE(verdict.ok()) << verdict.status();
+  EXPECT_TRUE(verdict->accepted()) << verdict->detail();
+  EXPECT_EQ(verdict->reason(), v1::ACCEPTED);
+  auto cached = client->OnClientCertificate(judge);
+  ASSERT_TRUE(cached.ok()) << cached.status();
+  EXPECT_EQ(cached->decision_id(), verdict->decision_id());
+  // No certificate at all is another question (and a rejection).
+  v1::OnClientCertificateRequest anonymous;
+  *anonymous.mutable_listener() = negotiate.listener();
+  auto missing = client->OnClientCertificate(anonymous);
+  ASSERT_TRUE(missing.ok()) << missing.status();
+  EXPECT_FALSE(missing->accepted());
+  EXPECT_EQ(missing->reason(), v1::CLIENT_CERTIFICATE_MISSING);
+  EXPECT_EQ(attempts_.load(), 3);
+  EXPECT_EQ(client->cache_stats().hits, 2u);
+}
+
 TEST_F(BrokerClientTest, CreateChecksOptions) {
   agent::BrokerClientOptions options;
   auto no_address = agent::BrokerClient::Create(options);

@@ -180,5 +180,63 @@ TEST_F(RetryTest, DestroyingTheClientEndsRetriesWaitingForTheirBackoff) {
       << answer.result.status();
 }
 
+TEST_F(RetryTest, SlowBrokerWithinTheDeadlineAnswersAtTheFirstAttempt) {
+  StartBroker(BrokerAccess::kDevLoopback, {"--test_only_response_delay=300ms"});
+  auto client = Client(Options(TcpAddress()));
+  ASSERT_NE(client, nullptr);
+  absl::Time start = absl::Now();
+  auto policy = client->GetCertificatePolicy(PolicyRequest("api.example.test"));
+  ASSERT_TRUE(policy.ok()) << policy.status();
+  EXPECT_EQ(policy->rule_name(), "example-test");
+  EXPECT_GE(absl::Now() - start, absl::Milliseconds(300));
+  EXPECT_EQ(attempts_.load(), 1);
+}
+
+TEST_F(RetryTest, SlowBrokerPastTheDeadlineIsRetriedThenUnavailable) {
+  StartBroker(BrokerAccess::kDevLoopback, {"--test_only_response_delay=2s"});
+  agent::BrokerClientOptions options = Options(TcpAddress());
+  options.deadline = absl::Milliseconds(400);
+  options.max_attempts = 3;
+  auto client = Client(options);
+  ASSERT_NE(client, nullptr);
+  absl::Time start = absl::Now();
+  auto policy = client->GetCertificatePolicy(PolicyRequest("api.example.test"));
+  absl::Duration elapsed = absl::Now() - start;
+  EXPECT_TRUE(agent::IsBrokerUnavailable(policy.status())) << policy.status();
+  EXPECT_EQ(policy.status().message(),
+            "broker unavailable: DEADLINE_EXCEEDED: Deadline Exceeded "
+            "(3 attempts)");
+  EXPECT_EQ(attempts_.load(), 3);
+  EXPECT_GE(elapsed, absl::Milliseconds(1200));
+  EXPECT_LT(elapsed, absl::Milliseconds(1200 + 150) + absl::Seconds(5));
+}
+
+// Asynchronous calls hold no thread while they wait: many calls to a slow
+// broker are all issued at once and all answer about one delay later.
+TEST_F(RetryTest, ManyAsyncCallsToASlowBrokerWaitTogether) {
+  StartBroker(BrokerAccess::kDevLoopback, {"--test_only_response_delay=1s"});
+  auto client = Client(Options(TcpAddress()));
+  ASSERT_NE(client, nullptr);
+  constexpr int kCalls = 64;
+  std::vector<Answer<v1::GetClientCertificateResponse>> answers(kCalls);
+  absl::Time start = absl::Now();
+  for (auto& answer : answers) {
+    v1::GetClientCertificateRequest request;
+    request.mutable_target()->set_host("api.example.test");
+    client->GetClientCertificateAsync(request, answer.Callback());
+  }
+  absl::Duration issuing = absl::Now() - start;
+  EXPECT_LT(issuing, absl::Milliseconds(900));  // None waited for the broker.
+  for (auto& answer : answers) {
+    ASSERT_TRUE(answer.Wait());
+    ASSERT_TRUE(answer.result.ok()) << answer.result.status();
+    EXPECT_EQ(answer.result->certificate_id(), "exportable-client");
+  }
+  absl::Duration elapsed = absl::Now() - start;
+  EXPECT_GE(elapsed, absl::Seconds(1));
+  EXPECT_LT(elapsed, absl::Seconds(8));  // Not 64 s: the waits overlapped.
+  EXPECT_EQ(attempts_.load(), kCalls);
+}
+
 }  // namespace
 }  // namespace certbroker::testing

@@ -24,6 +24,13 @@ trust_bundles:
   - {name: agents-ca, pem_file: pki/agents-ca.pem}
 certificates:
   - {id: exportable-client, chain_pem_file: pki/client-chain.pem, key_pem_file: pki/client.key, exportable: true}
+inbound_rules:
+  - name: sidecar
+    match: { listeners: [sidecar-in], server_names: ["*"] }
+    client_certificate: REQUIRE
+    peer_validation: { trust_bundles: [test-roots] }
+    allowed_peers: ["*"]
+    cache_ttl: 60s
 rules:
   - name: example-test
     match: { hosts: ["*.example.test"] }
@@ -104,11 +111,15 @@ void SdkBrokerTest::TearDown() {
   }
 }
 
-void SdkBrokerTest::StartBroker(BrokerAccess access) {
-  auto broker = BrokerProcess::Start(
-      {"--config=" + dir_.Path("config.yaml"),
-       "--listen=127.0.0.1:0,unix:" + dir_.Path("broker.sock")},
-      dir_.path(), absl::Seconds(30), access);
+void SdkBrokerTest::StartBroker(
+    BrokerAccess access, const std::vector<std::string>& extra_arguments) {
+  std::vector<std::string> arguments = {
+      "--config=" + dir_.Path("config.yaml"),
+      "--listen=127.0.0.1:0,unix:" + dir_.Path("broker.sock")};
+  arguments.insert(arguments.end(), extra_arguments.begin(),
+                   extra_arguments.end());
+  auto broker =
+      BrokerProcess::Start(arguments, dir_.path(), absl::Seconds(30), access);
   ASSERT_TRUE(broker.ok()) << broker.status();
   broker_ = std::move(broker).value();
   ASSERT_EQ(broker_->addresses().size(), 2u);

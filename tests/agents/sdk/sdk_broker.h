@@ -46,8 +46,10 @@ class SdkBrokerTest : public ::testing::Test {
   void TearDown() override;
 
   // StartBroker starts certbrokerd with the current config.yaml, listening
-  // on 127.0.0.1:0 and unix:<dir>/broker.sock (`access` as given).
-  void StartBroker(testing::BrokerAccess access = BrokerAccess::kDevLoopback);
+  // on 127.0.0.1:0 and unix:<dir>/broker.sock (`access` as given), with
+  // `extra_arguments` (e.g. --test_only_response_delay=1s).
+  void StartBroker(BrokerAccess access = BrokerAccess::kDevLoopback,
+                   const std::vector<std::string>& extra_arguments = {});
 
   // Reload writes `config` and has the broker reload it (SIGHUP), waiting
   // for its log to say so.
