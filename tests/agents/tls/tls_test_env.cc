@@ -17,10 +17,7 @@
 
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
-#include "absl/synchronization/notification.h"
 #include "absl/time/clock.h"
-#include "certbroker/v1/broker.grpc.pb.h"
-#include "grpcpp/grpcpp.h"
 #include "gtest/gtest.h"
 #include "tests/support/test_pki.h"
 
@@ -225,42 +222,8 @@ absl::StatusOr<std::unique_ptr<BrokerProcess>> StartBroker(
   return BrokerProcess::Start(arguments, dir.path());
 }
 
-namespace {
-
-// PinCallbackCompletionQueue works around a crash seen with gRPC 1.51 and
-// the BrokerClient: gRPC's channels share one "callback alternative"
-// completion queue, served by its own threads, and tear it down when the
-// last channel using it is destroyed. A BrokerClient destroyed right after
-// a blocking call (its answer is handed over before the gRPC thread has
-// finished the call) can be that last channel, and the finishing thread
-// then aborts in grpc_cq_internal_unref ("prior > 0"). One channel that
-// has used the callback API and is never destroyed keeps the queue alive.
-// Reported to the lead: BrokerClient should not let this happen.
-void PinCallbackCompletionQueue() {
-  static const bool pinned = [] {
-    auto* channel = new std::shared_ptr<grpc::Channel>(
-        grpc::CreateChannel("unix:/nonexistent/certbroker-pin.sock",
-                            grpc::InsecureChannelCredentials()));
-    auto* stub = v1::CertificateBroker::NewStub(*channel).release();
-    auto* context = new grpc::ClientContext();
-    context->set_deadline(std::chrono::system_clock::now() +
-                          std::chrono::milliseconds(1));
-    auto* request = new v1::GetCertificatePolicyRequest();
-    auto* response = new v1::GetCertificatePolicyResponse();
-    auto* done = new absl::Notification();
-    stub->async()->GetCertificatePolicy(
-        context, request, response, [done](grpc::Status) { done->Notify(); });
-    done->WaitForNotification();
-    return true;  // All of it stays allocated for the life of the process.
-  }();
-  (void)pinned;
-}
-
-}  // namespace
-
 std::unique_ptr<agent::BrokerClient> MakeClient(const std::string& address,
                                                 size_t cache_entries) {
-  PinCallbackCompletionQueue();
   agent::BrokerClientOptions options;
   options.address = address;
   options.deadline = absl::Seconds(10);
