@@ -10,10 +10,12 @@
 #include <vector>
 
 #include "absl/strings/match.h"
+#include "absl/strings/str_cat.h"
 #include "absl/time/clock.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
 #include "tests/agents/tls/tls_test_env.h"
+#include "tests/support/command_runner.h"
 
 namespace certbroker::testing {
 namespace {
@@ -166,6 +168,29 @@ TEST_F(ClientHandshakeTest, FailsAsBrokerUnavailableWhenBrokerStopped) {
   EXPECT_TRUE(result.verdict.decision_id.empty());
   EXPECT_THAT(result.verdict.detail, StartsWith("broker unavailable"));
   EXPECT_THAT(result.last_error, HasSubstr("broker unavailable"));
+}
+
+// The example program prints the broker's verdict and the response head.
+TEST_F(ClientHandshakeTest, ExampleProgramFetchesThroughBroker) {
+  std::vector<std::string> argv = {
+      CERTBROKER_TLS_GET_PATH, "--broker=" + broker_->addresses()[0],
+      "--host=exportable.test", absl::StrCat("--port=", port_),
+      "--connect=127.0.0.1"};
+  CommandResult fetched = RunCommand(argv);
+  EXPECT_EQ(fetched.exit_code, 0) << fetched.err;
+  EXPECT_THAT(fetched.out,
+              HasSubstr("verdict: accepted reason=ACCEPTED rule=exportable"));
+  EXPECT_THAT(fetched.out,
+              HasSubstr("client certificate: exportable-client (exportable)"));
+  EXPECT_THAT(fetched.out, HasSubstr("HTTP/1.0 200 ok"));
+
+  argv[2] = "--host=untrusted.test";
+  CommandResult refused = RunCommand(argv);
+  EXPECT_EQ(refused.exit_code, 1);
+  EXPECT_THAT(refused.out,
+              HasSubstr("verdict: rejected reason=UNTRUSTED_ROOT"));
+  EXPECT_THAT(refused.err,
+              HasSubstr("the broker rejected the peer's certificate"));
 }
 
 // Many handshakes share one io_context thread while every broker answer
