@@ -359,13 +359,13 @@ rules:
   v1::GetNegotiationPolicyRequest negotiation;
   negotiation.mutable_listener()->set_name("sidecar-in");
   negotiation.mutable_listener()->set_sni("api.example.test");
-  v1::OnClientCertificateRequest client_chain;
-  client_chain.mutable_listener()->set_name("sidecar-in");
-  client_chain.add_certificate_chain(client.Der());
-  client_chain.add_certificate_chain(intermediate.Der());
+  v1::OnClientCertificateRequest inbound_chain;
+  inbound_chain.mutable_listener()->set_name("sidecar-in");
+  inbound_chain.add_certificate_chain(client.Der());
+  inbound_chain.add_certificate_chain(intermediate.Der());
   writer.Write("corpus/broker_service", "inbound",
                WriteCall(3, negotiation.SerializeAsString()) +
-                   WriteCall(4, client_chain.SerializeAsString()));
+                   WriteCall(4, inbound_chain.SerializeAsString()));
   v1::SignRequest sign;
   sign.set_key_handle("not-a-handle");
   sign.set_algorithm(0x0403);
