@@ -1,7 +1,10 @@
 // AnswerCache: an LRU of broker answers honouring cache_ttl and the
-// policy-version rule, and the keys of the cached methods.
+// policy-version rule, the keys of the cached methods, and the TTL of a
+// GetClientCertificate answer.
 #include "agents/sdk/answer_cache.h"
 
+#include <algorithm>
+#include <iterator>
 #include <utility>
 
 #include "absl/time/clock.h"
@@ -57,6 +60,26 @@ std::string KeyOf(const v1::OnClientCertificateRequest& request) {
   return Digest('C', normalized);
 }
 
+std::string KeyOf(const v1::GetClientCertificateRequest& request) {
+  v1::GetClientCertificateRequest normalized = request;
+  NormalizeTarget(*normalized.mutable_target());
+  return Digest('G', normalized);
+}
+
+absl::Duration ClientCertificateTtl(
+    const v1::GetClientCertificateResponse& answer, absl::Duration limit,
+    absl::Duration handle_margin, absl::Time now) {
+  auto time_of = [](const google::protobuf::Timestamp& t) {
+    return absl::FromUnixSeconds(t.seconds()) + absl::Nanoseconds(t.nanos());
+  };
+  absl::Duration ttl = std::min(limit, time_of(answer.refresh_after()) - now);
+  if (answer.has_key_handle()) {
+    ttl = std::min(
+        ttl, time_of(answer.key_handle().expires()) - handle_margin - now);
+  }
+  return ttl > absl::ZeroDuration() ? ttl : absl::ZeroDuration();
+}
+
 AnswerCache::AnswerCache(size_t max_entries) : max_entries_(max_entries) {}
 
 std::shared_ptr<const google::protobuf::Message> AnswerCache::Lookup(
@@ -68,8 +91,7 @@ std::shared_ptr<const google::protobuf::Message> AnswerCache::Lookup(
     return nullptr;
   }
   if (found->second->expires <= absl::Now()) {
-    entries_.erase(found->second);
-    index_.erase(found);
+    EraseLocked(found->second);
     ++misses_;
     return nullptr;
   }
@@ -88,26 +110,50 @@ void AnswerCache::ObserveVersionLocked(const std::string& policy_version) {
   policy_version_ = policy_version;
   entries_.clear();
   index_.clear();
+  by_handle_.clear();
+}
+
+void AnswerCache::EraseLocked(std::list<Entry>::iterator entry) {
+  index_.erase(entry->key);
+  if (!entry->key_handle.empty()) {
+    auto [first, last] = by_handle_.equal_range(entry->key_handle);
+    for (auto it = first; it != last; ++it) {
+      if (it->second == entry) {
+        by_handle_.erase(it);
+        break;
+      }
+    }
+  }
+  entries_.erase(entry);
 }
 
 void AnswerCache::Insert(
     const std::string& key,
     std::shared_ptr<const google::protobuf::Message> answer,
-    const std::string& policy_version, absl::Duration ttl) {
+    const std::string& policy_version, absl::Duration ttl,
+    const std::string& key_handle) {
   absl::MutexLock lock(&mu_);
   ObserveVersionLocked(policy_version);
   if (max_entries_ == 0 || ttl <= absl::ZeroDuration()) return;
   auto found = index_.find(key);
-  if (found != index_.end()) {
-    entries_.erase(found->second);
-    index_.erase(found);
-  }
-  entries_.push_front(Entry{key, std::move(answer), absl::Now() + ttl});
+  if (found != index_.end()) EraseLocked(found->second);
+  entries_.push_front(
+      Entry{key, std::move(answer), absl::Now() + ttl, key_handle});
   index_.emplace(key, entries_.begin());
-  while (entries_.size() > max_entries_) {
-    index_.erase(entries_.back().key);
-    entries_.pop_back();
+  if (!key_handle.empty()) by_handle_.emplace(key_handle, entries_.begin());
+  while (entries_.size() > max_entries_) EraseLocked(std::prev(entries_.end()));
+}
+
+bool AnswerCache::DropKeyHandle(const std::string& key_handle) {
+  if (key_handle.empty()) return false;
+  absl::MutexLock lock(&mu_);
+  bool dropped = false;
+  for (auto found = by_handle_.find(key_handle); found != by_handle_.end();
+       found = by_handle_.find(key_handle)) {
+    EraseLocked(found->second);
+    dropped = true;
   }
+  return dropped;
 }
 
 CacheStats AnswerCache::stats() const {

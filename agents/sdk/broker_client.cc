@@ -48,9 +48,6 @@ absl::Duration TtlOf(const google::protobuf::Duration& ttl) {
 absl::Duration TtlOf(const v1::GetCertificatePolicyResponse& r) {
   return TtlOf(r.cache_ttl());
 }
-absl::Duration TtlOf(const v1::GetClientCertificateResponse&) {
-  return absl::ZeroDuration();
-}
 absl::Duration TtlOf(const v1::OnServerCertificateResponse& r) {
   // CHAIN_REQUIRED is not a verdict: the next request carries the chain.
   if (r.reason() == v1::CHAIN_REQUIRED) return absl::ZeroDuration();
@@ -64,18 +61,52 @@ absl::Duration TtlOf(const v1::OnClientCertificateResponse& r) {
   return TtlOf(r.cache_ttl());
 }
 
-// The cache keys: empty for the methods whose answers are not cached.
+// CacheTtl is how long `r`, received now, may be served from the cache;
+// CachedHandle, the key handle a cached answer carries ("" for none).
+template <typename Response>
+absl::Duration CacheTtl(const ClientCore&, const Response& r) {
+  return TtlOf(r);
+}
+absl::Duration CacheTtl(const ClientCore& core,
+                        const v1::GetClientCertificateResponse& r) {
+  return ClientCertificateTtl(r, core.options.certificate_cache_ttl,
+                              core.key_handle_margin, absl::Now());
+}
+template <typename Response>
+std::string CachedHandle(const Response&) {
+  return "";
+}
+std::string CachedHandle(const v1::GetClientCertificateResponse& r) {
+  return r.key_handle().handle();
+}
+
+// The cache keys: empty for the methods whose answers are not cached
+// (GetClientCertificate's too when certificate_cache_ttl is zero).
 template <typename Request>
-std::string CacheKey(const Request& request) {
+std::string CacheKey(const ClientCore&, const Request& request) {
   return KeyOf(request);
 }
-template <>
-std::string CacheKey(const v1::GetClientCertificateRequest&) {
-  return "";
+std::string CacheKey(const ClientCore& core,
+                     const v1::GetClientCertificateRequest& request) {
+  if (core.options.certificate_cache_ttl <= absl::ZeroDuration()) return "";
+  return KeyOf(request);
 }
-template <>
-std::string CacheKey(const v1::SignRequest&) {
-  return "";
+std::string CacheKey(const ClientCore&, const v1::SignRequest&) { return ""; }
+
+// OnError sees every failed call: a Sign the broker refused because the
+// handle is no longer good (FAILED_PRECONDITION: expired, the broker
+// restarted, the certificate rotated or was removed, the policy changed;
+// PERMISSION_DENIED: not this caller's) drops the cached
+// GetClientCertificate answer that gave the handle, so that the next
+// handshake asks the broker again.
+template <typename Request>
+void OnError(ClientCore&, const Request&, const absl::Status&) {}
+void OnError(ClientCore& core, const v1::SignRequest& request,
+             const absl::Status& status) {
+  if (status.code() == absl::StatusCode::kFailedPrecondition ||
+      status.code() == absl::StatusCode::kPermissionDenied) {
+    core.cache.DropKeyHandle(request.key_handle());
+  }
 }
 
 class BrokerClientImpl final : public BrokerClient {
@@ -178,9 +209,10 @@ class BrokerClientImpl final : public BrokerClient {
     };
     RunRetrying(
         core->retry, core->timers, core->tracker, std::move(start),
-        [core, response, key = std::move(key),
+        [core, shared_request, response, key = std::move(key),
          complete = std::move(complete)](absl::Status status) {
           if (!status.ok()) {
+            OnError(*core, *shared_request, status);
             complete(std::move(status));
             return;
           }
@@ -188,7 +220,8 @@ class BrokerClientImpl final : public BrokerClient {
             core->cache.ObserveVersion(VersionOf(*response));
           } else {
             core->cache.Insert(key, std::make_shared<const Response>(*response),
-                               VersionOf(*response), TtlOf(*response));
+                               VersionOf(*response), CacheTtl(*core, *response),
+                               CachedHandle(*response));
           }
           complete(std::move(*response));
         },
@@ -198,7 +231,7 @@ class BrokerClientImpl final : public BrokerClient {
   template <typename Request, typename Response>
   absl::StatusOr<Response> Blocking(Rpc<Request, Response> rpc,
                                     const Request& request) {
-    std::string key = CacheKey(request);
+    std::string key = CacheKey(*core_, request);
     if (auto cached = FromCache<Response>(key)) return std::move(*cached);
     absl::Notification answered;
     absl::StatusOr<Response> result;
@@ -217,7 +250,7 @@ class BrokerClientImpl final : public BrokerClient {
   template <typename Request, typename Response>
   void Async(Rpc<Request, Response> rpc, const Request& request,
              Callback<Response> done) {
-    std::string key = CacheKey(request);
+    std::string key = CacheKey(*core_, request);
     ClientCore* core = core_.get();
     core->tracker.Begin();
     // Every answer, a cache hit too, reaches `done` on a callback thread:
@@ -263,6 +296,11 @@ absl::Status CheckOptions(const BrokerClientOptions& options) {
         "BrokerClientOptions: need 0 <= initial_backoff <= max_backoff, not ",
         absl::FormatDuration(options.initial_backoff), " and ",
         absl::FormatDuration(options.max_backoff)));
+  }
+  if (options.certificate_cache_ttl < absl::ZeroDuration()) {
+    return absl::InvalidArgumentError(absl::StrCat(
+        "BrokerClientOptions.certificate_cache_ttl must not be negative, not ",
+        absl::FormatDuration(options.certificate_cache_ttl)));
   }
   if (options.tls_cert_file.empty() != options.tls_key_file.empty()) {
     return absl::InvalidArgumentError(

@@ -38,6 +38,11 @@ struct ClientCore {
   std::shared_ptr<grpc::Channel> channel;
   std::unique_ptr<v1::CertificateBroker::Stub> stub;
   AnswerCache cache;
+  // key_handle_margin is how long a key handle must still be good for its
+  // GetClientCertificate answer to be served from the cache (see
+  // BrokerClientOptions::certificate_cache_ttl): ample for the Sign calls
+  // of a handshake that begins as the entry is last served.
+  absl::Duration key_handle_margin = absl::Minutes(1);
   CallTracker tracker;
   // attempt_observer, when set before any call, hears every attempt of
   // every unary call (tests count retries with it).

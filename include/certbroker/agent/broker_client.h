@@ -15,13 +15,31 @@
 // OnServerCertificate (by target, server name, chain, staple and agent
 // verification), GetNegotiationPolicy (by listener and SNI) and
 // OnClientCertificate (by listener, SNI and chain). A CHAIN_REQUIRED answer
-// is not cached. GetClientCertificate and Sign are never cached: their
-// answers carry no cache_ttl, a key handle's validity is the broker's to
-// judge, and an agent that wants no call per handshake keeps a
-// WatchClientCertificate open. The policy-version rule: whenever any answer
-// carries a policy_version other than the one the cache last saw, every
-// cached answer is dropped (versions are opaque; the client cannot know a
-// policy changed before some answer shows it, so cache_ttl bounds that).
+// is not cached.
+//
+// GetClientCertificate answers (the chain with its private key or key
+// handle) are cached too, by normalized target, acceptable_issuers and
+// signature_algorithms, for the shortest of: certificate_cache_ttl (30 s by
+// default; 0 turns this off), the time left until the answer's
+// refresh_after, and for a key handle the time left until one minute
+// before it expires, so that a handle served from the cache is never near
+// its expiry. An answer already past refresh_after, or whose handle has
+// less than a minute left, is not cached. When Sign refuses a handle with
+// FAILED_PRECONDITION (expired, the broker restarted, the certificate was
+// rotated or removed, the policy changed) or PERMISSION_DENIED, every
+// cached answer carrying that handle is dropped, so the next
+// GetClientCertificate asks the broker; the handshake whose Sign was
+// refused still fails (its Certificate message is already sent). Hence a
+// rotated certificate reaches an agent using this cache within
+// certificate_cache_ttl (a keyless one sooner: at its next Sign), and at
+// once an agent holding a WatchClientCertificate (watch messages bypass the
+// cache). Sign answers are never cached.
+//
+// Errors are never cached. The policy-version rule, for every cached
+// method: whenever any answer carries a policy_version other than the one
+// the cache last saw, every cached answer is dropped (versions are opaque;
+// the client cannot know a policy changed before some answer shows it, so
+// the TTLs bound that).
 //
 // Two kinds of failure are kept apart, and both fail closed:
 //  * the broker said no: a verdict with `accepted` false, or an error status
@@ -85,6 +103,14 @@ struct BrokerClientOptions {
 
   // cache_max_entries bounds the local answer cache; 0 disables it.
   size_t cache_max_entries = 10000;
+
+  // certificate_cache_ttl is the longest a GetClientCertificate answer is
+  // served from the local cache (less when refresh_after or the key
+  // handle's expiry comes sooner; see the top of this file). It bounds how
+  // long a rotated certificate takes to reach an agent that does not watch
+  // it. 0 disables caching of GetClientCertificate only; negative is an
+  // error.
+  absl::Duration certificate_cache_ttl = absl::Seconds(30);
 };
 
 // IsBrokerUnavailable is true when `status` says the broker could not be

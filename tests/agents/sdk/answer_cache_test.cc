@@ -1,4 +1,5 @@
-// AnswerCache: keys, TTLs, LRU bound and the policy-version rule.
+// AnswerCache: keys, TTLs, LRU bound, the policy-version rule, dropping by
+// key handle, and the TTL of a GetClientCertificate answer.
 #include "agents/sdk/answer_cache.h"
 
 #include "absl/time/clock.h"
@@ -100,6 +101,111 @@ TEST(AnswerCacheTest, DisabledCacheHoldsNothing) {
   AnswerCache cache(0);
   cache.Insert("a", Verdict("a"), "v1", absl::Hours(1));
   EXPECT_EQ(cache.Lookup("a"), nullptr);
+  EXPECT_EQ(cache.stats().entries, 0u);
+}
+
+TEST(AnswerCacheKeyTest, ClientCertificateKeyHasTargetIssuersAndAlgorithms) {
+  v1::GetClientCertificateRequest a;
+  a.mutable_target()->set_host("API.example.test.");
+  v1::GetClientCertificateRequest b;
+  b.mutable_target()->set_host("api.example.test");
+  b.mutable_target()->set_port(443);
+  EXPECT_EQ(KeyOf(a), KeyOf(b));
+  v1::GetClientCertificateRequest c = b;
+  c.add_acceptable_issuers("issuer DN");
+  EXPECT_NE(KeyOf(b), KeyOf(c));
+  c = b;
+  c.add_signature_algorithms(0x0403);
+  EXPECT_NE(KeyOf(b), KeyOf(c));
+  v1::GetCertificatePolicyRequest p;
+  *p.mutable_target() = b.target();
+  EXPECT_NE(KeyOf(b), KeyOf(p));  // Different methods never share a key.
+}
+
+google::protobuf::Timestamp At(absl::Time t) {
+  google::protobuf::Timestamp timestamp;
+  timestamp.set_seconds(absl::ToUnixSeconds(t));
+  return timestamp;
+}
+
+TEST(ClientCertificateTtlTest, ShortestOfLimitRefreshAndHandleMargin) {
+  const absl::Time now = absl::FromUnixSeconds(1700000000);
+  const absl::Duration limit = absl::Seconds(30);
+  const absl::Duration margin = absl::Minutes(1);
+  v1::GetClientCertificateResponse exportable;
+  exportable.set_private_key("key");
+  *exportable.mutable_refresh_after() = At(now + absl::Hours(1));
+  EXPECT_EQ(ClientCertificateTtl(exportable, limit, margin, now), limit);
+  EXPECT_EQ(ClientCertificateTtl(exportable, absl::ZeroDuration(), margin, now),
+            absl::ZeroDuration());
+  *exportable.mutable_refresh_after() = At(now + absl::Seconds(10));
+  EXPECT_EQ(ClientCertificateTtl(exportable, limit, margin, now),
+            absl::Seconds(10));
+  // Already past refresh_after, or none: not cached.
+  *exportable.mutable_refresh_after() = At(now - absl::Seconds(1));
+  EXPECT_EQ(ClientCertificateTtl(exportable, limit, margin, now),
+            absl::ZeroDuration());
+  exportable.clear_refresh_after();
+  EXPECT_EQ(ClientCertificateTtl(exportable, limit, margin, now),
+            absl::ZeroDuration());
+
+  v1::GetClientCertificateResponse keyless;
+  *keyless.mutable_refresh_after() = At(now + absl::Hours(1));
+  keyless.mutable_key_handle()->set_handle("h");
+  *keyless.mutable_key_handle()->mutable_expires() =
+      At(now + absl::Minutes(15));
+  EXPECT_EQ(ClientCertificateTtl(keyless, limit, margin, now), limit);
+  EXPECT_EQ(ClientCertificateTtl(keyless, absl::Hours(1), margin, now),
+            absl::Minutes(14));
+  // The handle must have the margin left when the entry is last served.
+  *keyless.mutable_key_handle()->mutable_expires() =
+      At(now + margin + absl::Seconds(5));
+  EXPECT_EQ(ClientCertificateTtl(keyless, limit, margin, now),
+            absl::Seconds(5));
+  *keyless.mutable_key_handle()->mutable_expires() = At(now + margin);
+  EXPECT_EQ(ClientCertificateTtl(keyless, limit, margin, now),
+            absl::ZeroDuration());
+  *keyless.mutable_key_handle()->mutable_expires() =
+      At(now + absl::Seconds(30));
+  EXPECT_EQ(ClientCertificateTtl(keyless, limit, margin, now),
+            absl::ZeroDuration());
+  keyless.mutable_key_handle()->clear_expires();
+  EXPECT_EQ(ClientCertificateTtl(keyless, limit, margin, now),
+            absl::ZeroDuration());
+}
+
+TEST(AnswerCacheTest, DropsTheEntryOfARefusedKeyHandle) {
+  AnswerCache cache(2);
+  cache.Insert("a", Verdict("a"), "v1", absl::Hours(1), "handle-a");
+  cache.Insert("b", Verdict("b"), "v1", absl::Hours(1), "handle-b");
+  EXPECT_FALSE(cache.DropKeyHandle("handle-x"));
+  EXPECT_FALSE(cache.DropKeyHandle(""));
+  EXPECT_TRUE(cache.DropKeyHandle("handle-a"));
+  EXPECT_FALSE(cache.DropKeyHandle("handle-a"));
+  EXPECT_EQ(IdOf(cache.Lookup("a")), "<miss>");
+  EXPECT_EQ(IdOf(cache.Lookup("b")), "b");
+
+  // A newer answer under the same key owns the key: the older handle no
+  // longer drops it.
+  cache.Insert("b", Verdict("b2"), "v1", absl::Hours(1), "handle-b2");
+  EXPECT_FALSE(cache.DropKeyHandle("handle-b"));
+  EXPECT_EQ(IdOf(cache.Lookup("b")), "b2");
+  // One handle in two answers: both go.
+  cache.Insert("b3", Verdict("b3"), "v1", absl::Hours(1), "handle-b2");
+  EXPECT_TRUE(cache.DropKeyHandle("handle-b2"));
+  EXPECT_EQ(cache.stats().entries, 0u);
+  cache.Insert("b", Verdict("b2"), "v1", absl::Hours(1), "handle-b2");
+
+  // Handles leave with their entries: by LRU, expiry or a new version.
+  cache.Insert("c", Verdict("c"), "v1", absl::Hours(1), "handle-c");
+  cache.Insert("d", Verdict("d"), "v1", absl::Hours(1), "handle-d");
+  EXPECT_FALSE(cache.DropKeyHandle("handle-b2"));  // Evicted by c and d.
+  cache.Insert("e", Verdict("e"), "v1", absl::Nanoseconds(1), "handle-e");
+  absl::SleepFor(absl::Milliseconds(1));
+  EXPECT_EQ(IdOf(cache.Lookup("e")), "<miss>");
+  EXPECT_FALSE(cache.DropKeyHandle("handle-e"));
+  cache.ObserveVersion("v2");
+  EXPECT_FALSE(cache.DropKeyHandle("handle-d"));
   EXPECT_EQ(cache.stats().entries, 0u);
 }
 
