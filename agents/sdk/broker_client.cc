@@ -97,7 +97,7 @@ std::string CacheKey(const ClientCore&, const v1::SignRequest&) { return ""; }
 // handle is no longer good (FAILED_PRECONDITION: expired, the broker
 // restarted, the certificate rotated or was removed, the policy changed;
 // PERMISSION_DENIED: not this caller's) drops the cached
-// GetClientCertificate answer that gave the handle, so that the next
+// GetClientCertificate answers that carry the handle, so that the next
 // handshake asks the broker again.
 template <typename Request>
 void OnError(ClientCore&, const Request&, const absl::Status&) {}

@@ -31,9 +31,11 @@
 // GetClientCertificate asks the broker; the handshake whose Sign was
 // refused still fails (its Certificate message is already sent). Hence a
 // rotated certificate reaches an agent using this cache within
-// certificate_cache_ttl (a keyless one sooner: at its next Sign), and at
-// once an agent holding a WatchClientCertificate (watch messages bypass the
-// cache). Sign answers are never cached.
+// certificate_cache_ttl (a keyless agent may, within that time, fail one
+// handshake per cached answer: the one whose Sign is refused), and at once
+// an agent holding a WatchClientCertificate (watch messages bypass the
+// cache). The cache holds an exportable certificate's private key in
+// memory for as long as the answer. Sign answers are never cached.
 //
 // Errors are never cached. The policy-version rule, for every cached
 // method: whenever any answer carries a policy_version other than the one
