@@ -127,24 +127,6 @@ uint8_t AlertFor(v1::Reason reason) {
   }
 }
 
-// Fail records a failure of `step` from an error status (the broker's
-// error or its absence) unless an earlier step already failed.
-void RecordStatusFailure(ConnectionState& state, TlsStep step,
-                         const absl::Status& status)
-    ABSL_EXCLUSIVE_LOCKS_REQUIRED(state.mu) {
-  if (state.outcome.decided && !state.outcome.accepted) return;
-  TlsOutcome outcome;
-  outcome.decided = true;
-  outcome.step = step;
-  outcome.broker_unavailable = IsBrokerUnavailable(status);
-  outcome.detail = outcome.broker_unavailable
-                       ? std::string(status.message())
-                       : absl::StrCat("broker error: ", status.ToString());
-  outcome.local_check = state.local_check;
-  state.outcome = std::move(outcome);
-  PushError(state.outcome.detail);
-}
-
 }  // namespace
 
 enum ssl_verify_result_t VerifyServer(SSL* ssl, uint8_t* out_alert) {
@@ -217,14 +199,7 @@ enum ssl_verify_result_t VerifyServer(SSL* ssl, uint8_t* out_alert) {
   }
   const v1::OnServerCertificateResponse& verdict = *state->verdict.answer;
   binding.server_verdicts.fetch_add(1, std::memory_order_relaxed);
-  TlsOutcome outcome;
-  outcome.decided = true;
-  outcome.step = TlsStep::kServerCertificate;
-  outcome.accepted = verdict.accepted() && verdict.reason() == v1::ACCEPTED;
-  outcome.reason = verdict.reason();
-  outcome.detail = verdict.detail();
-  outcome.decision_id = verdict.decision_id();
-  outcome.rule_name = verdict.rule_name();
+  TlsOutcome outcome = OutcomeOfVerdict(TlsStep::kServerCertificate, verdict);
   outcome.local_check = state->local_check;
   state->outcome = outcome;
   if (outcome.accepted) return ssl_verify_ok;

@@ -96,6 +96,28 @@ bool SetBinding(SSL_CTX* ctx, TlsBinding::Impl* binding);
 // caller reading the queue after the failed handshake sees why.
 void PushError(const std::string& text);
 
+// RecordStatusFailure records a failure of `step` from an error status (the
+// broker's error, or its absence) unless an earlier step already failed,
+// and pushes its text onto the error queue.
+void RecordStatusFailure(ConnectionState& state, TlsStep step,
+                         const absl::Status& status)
+    ABSL_EXCLUSIVE_LOCKS_REQUIRED(state.mu);
+
+// OutcomeOfVerdict is the outcome of `step` a broker verdict
+// (OnServerCertificateResponse or OnClientCertificateResponse) decides.
+template <typename Verdict>
+TlsOutcome OutcomeOfVerdict(TlsStep step, const Verdict& verdict) {
+  TlsOutcome outcome;
+  outcome.decided = true;
+  outcome.step = step;
+  outcome.accepted = verdict.accepted() && verdict.reason() == v1::ACCEPTED;
+  outcome.reason = verdict.reason();
+  outcome.detail = verdict.detail();
+  outcome.decision_id = verdict.decision_id();
+  outcome.rule_name = verdict.rule_name();
+  return outcome;
+}
+
 // Client side: the callbacks ConfigureClient installs.
 enum ssl_verify_result_t VerifyServer(SSL* ssl, uint8_t* out_alert);
 int SelectClientCertificate(SSL* ssl, void* arg);

@@ -12,20 +12,6 @@
 namespace certbroker::agent::tls_internal {
 namespace {
 
-void RecordFailure(ConnectionState& state, TlsStep step,
-                   const absl::Status& status)
-    ABSL_EXCLUSIVE_LOCKS_REQUIRED(state.mu) {
-  TlsOutcome outcome;
-  outcome.decided = true;
-  outcome.step = step;
-  outcome.broker_unavailable = IsBrokerUnavailable(status);
-  outcome.detail = outcome.broker_unavailable
-                       ? std::string(status.message())
-                       : absl::StrCat("broker error: ", status.ToString());
-  state.outcome = std::move(outcome);
-  PushError(state.outcome.detail);
-}
-
 v1::Listener ListenerOf(const ConnectionState& state) {
   v1::Listener listener;
   listener.set_name(state.binding->options().listener_name);
@@ -58,8 +44,8 @@ enum ssl_select_cert_result_t NegotiateClientCertificate(
   }
   if (state->negotiation.phase == Phase::kAsked) return ssl_select_cert_retry;
   if (!state->negotiation.answer.ok()) {
-    RecordFailure(*state, TlsStep::kNegotiation,
-                  state->negotiation.answer.status());
+    RecordStatusFailure(*state, TlsStep::kNegotiation,
+                        state->negotiation.answer.status());
     return ssl_select_cert_error;
   }
   const v1::GetNegotiationPolicyResponse& policy = *state->negotiation.answer;
@@ -80,10 +66,11 @@ enum ssl_select_cert_result_t NegotiateClientCertificate(
           ssl, SSL_VERIFY_PEER | SSL_VERIFY_FAIL_IF_NO_PEER_CERT, VerifyClient);
       break;
     default:
-      RecordFailure(*state, TlsStep::kNegotiation,
-                    absl::InvalidArgumentError(absl::StrCat(
-                        "the broker answered an unknown negotiation mode ",
-                        policy.mode())));
+      RecordStatusFailure(
+          *state, TlsStep::kNegotiation,
+          absl::InvalidArgumentError(
+              absl::StrCat("the broker answered an unknown negotiation mode ",
+                           policy.mode())));
       return ssl_select_cert_error;
   }
   bssl::UniquePtr<STACK_OF(CRYPTO_BUFFER)> names(sk_CRYPTO_BUFFER_new_null());
@@ -127,21 +114,15 @@ enum ssl_verify_result_t VerifyClient(SSL* ssl, uint8_t* out_alert) {
   }
   if (state->peer_verdict.phase == Phase::kAsked) return ssl_verify_retry;
   if (!state->peer_verdict.answer.ok()) {
-    RecordFailure(*state, TlsStep::kClientCertificateCheck,
-                  state->peer_verdict.answer.status());
+    RecordStatusFailure(*state, TlsStep::kClientCertificateCheck,
+                        state->peer_verdict.answer.status());
     *out_alert = SSL_AD_INTERNAL_ERROR;
     return ssl_verify_invalid;
   }
   const v1::OnClientCertificateResponse& verdict = *state->peer_verdict.answer;
   binding.peer_verdicts.fetch_add(1, std::memory_order_relaxed);
-  TlsOutcome outcome;
-  outcome.decided = true;
-  outcome.step = TlsStep::kClientCertificateCheck;
-  outcome.accepted = verdict.accepted() && verdict.reason() == v1::ACCEPTED;
-  outcome.reason = verdict.reason();
-  outcome.detail = verdict.detail();
-  outcome.decision_id = verdict.decision_id();
-  outcome.rule_name = verdict.rule_name();
+  TlsOutcome outcome =
+      OutcomeOfVerdict(TlsStep::kClientCertificateCheck, verdict);
   state->outcome = outcome;
   state->peer.anonymous = false;  // It presented a certificate.
   if (outcome.accepted) {

@@ -71,6 +71,21 @@ void PushError(const std::string& text) {
   ERR_add_error_data(2, "certbroker: ", text.c_str());
 }
 
+void RecordStatusFailure(ConnectionState& state, TlsStep step,
+                         const absl::Status& status) {
+  if (state.outcome.decided && !state.outcome.accepted) return;
+  TlsOutcome outcome;
+  outcome.decided = true;
+  outcome.step = step;
+  outcome.broker_unavailable = IsBrokerUnavailable(status);
+  outcome.detail = outcome.broker_unavailable
+                       ? std::string(status.message())
+                       : absl::StrCat("broker error: ", status.ToString());
+  outcome.local_check = state.local_check;
+  state.outcome = std::move(outcome);
+  PushError(state.outcome.detail);
+}
+
 bool SetBinding(SSL_CTX* ctx, TlsBinding::Impl* binding) {
   return SSL_CTX_set_ex_data(ctx, BindingIndex(), binding) == 1;
 }

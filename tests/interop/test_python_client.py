@@ -67,6 +67,11 @@ rules:
     match: { hosts: [locked.example.test] }
     client_certificate: locked-client
     server_validation: { trust_bundles: [dev-roots], mode: BROKER }
+inbound_rules:
+  - name: py-inbound
+    match: { listeners: [py-in], server_names: ["*"] }
+    peer_validation: { trust_bundles: [dev-roots] }
+    allowed_peers: [certbroker-dev-client]
 """
 
 # Where a grpc.health.v1 health.proto may be installed.
@@ -269,6 +274,47 @@ class PythonClientInteropTest(unittest.TestCase):
         leaf = x509.load_der_x509_certificate(response.certificate_chain[0])
         leaf.public_key().verify(signed.signature, digest,
                                  ec.ECDSA(asym_utils.Prehashed(hashes.SHA256())))
+
+    def test_watch_client_certificate_sends_the_current_certificate(self):
+        request = self.pb.WatchClientCertificateRequest(
+            target=client.make_target("api.example.test"))
+        stream = self.stub.WatchClientCertificate(request, timeout=RPC_TIMEOUT_SECONDS)
+        first = next(stream)
+        stream.cancel()
+        self.assertTrue(first.HasField("certificate"), first.unavailable_message)
+        self.assertEqual(first.certificate.certificate_id, "dev-client")
+        self.assertEqual(list(first.certificate.certificate_chain),
+                         self.pem_chain("client-chain.pem"))
+        self.assertNotEqual(first.policy_version, "")
+
+    # --- the TLS-server side ---
+
+    def test_negotiation_policy_requires_and_names_the_ca(self):
+        response = self.stub.GetNegotiationPolicy(
+            self.pb.GetNegotiationPolicyRequest(
+                listener=self.pb.Listener(name="py-in", sni="api.example.test")),
+            timeout=RPC_TIMEOUT_SECONDS)
+        self.assertEqual(self.pb.ClientCertificateMode.Name(response.mode), "REQUIRE")
+        self.assertEqual(response.rule_name, "py-inbound")
+        self.assertEqual(len(response.acceptable_ca_names), 1)
+        if x509 is not None:
+            root = x509.load_der_x509_certificate(self.pem_chain("ca.pem")[0])
+            self.assertEqual(response.acceptable_ca_names[0], root.subject.public_bytes())
+
+    def test_client_certificate_of_a_peer_is_judged_and_named(self):
+        chain = self.pem_chain("client-chain.pem")
+        response = self.stub.OnClientCertificate(
+            self.pb.OnClientCertificateRequest(listener=self.pb.Listener(name="py-in"),
+                                               certificate_chain=chain),
+            timeout=RPC_TIMEOUT_SECONDS)
+        self.assertTrue(response.accepted, response.detail)
+        self.assertEqual(response.peer.identity, "certbroker-dev-client")
+        self.assertEqual(response.peer.certificate_sha256, hashlib.sha256(chain[0]).digest())
+        missing = self.stub.OnClientCertificate(
+            self.pb.OnClientCertificateRequest(listener=self.pb.Listener(name="py-in")),
+            timeout=RPC_TIMEOUT_SECONDS)
+        self.assertFalse(missing.accepted)
+        self.assertEqual(self.pb.Reason.Name(missing.reason), "CLIENT_CERTIFICATE_MISSING")
 
     # --- OnServerCertificate ---
 

@@ -28,16 +28,11 @@ using ::testing::StartsWith;
 
 constexpr char kGet[] = "GET / HTTP/1.0\r\n\r\n";
 
-class ClientHandshakeTest : public ::testing::Test {
+class ClientHandshakeTest : public BrokerBackedTest {
  protected:
   void SetUp() override {
-    pki_ = SdkPki::Generate();
-    pki_.Write(dir_);
-    auto broker = StartBroker(dir_);
-    ASSERT_TRUE(broker.ok()) << broker.status();
-    broker_ = std::move(broker).value();
-    client_ = MakeClient(broker_->addresses()[0]);
-    ASSERT_NE(client_, nullptr);
+    BrokerBackedTest::SetUp();
+    if (HasFatalFailure()) return;
     TlsBindingOptions options;
     options.trust_store_pem_file = dir_.Path("pki/server-root.pem");
     auto binding = TlsBinding::Create(*client_, options);
@@ -49,10 +44,6 @@ class ClientHandshakeTest : public ::testing::Test {
     server_ = std::move(server).value();
   }
 
-  TempDir dir_;
-  SdkPki pki_;
-  std::unique_ptr<BrokerProcess> broker_;
-  std::unique_ptr<agent::BrokerClient> client_;
   std::unique_ptr<TlsBinding> binding_;
   bssl::UniquePtr<SSL_CTX> ctx_;
   int port_ = 0;

@@ -69,16 +69,11 @@ std::string SerialHex(const X509* certificate) {
   return text;
 }
 
-class NginxBeastTest : public ::testing::Test {
+class NginxBeastTest : public BrokerBackedTest {
  protected:
   void SetUp() override {
-    pki_ = SdkPki::Generate();
-    pki_.Write(dir_);
-    auto broker = StartBroker(dir_);
-    ASSERT_TRUE(broker.ok()) << broker.status();
-    broker_ = std::move(broker).value();
-    client_ = MakeClient(broker_->addresses()[0]);
-    ASSERT_NE(client_, nullptr);
+    BrokerBackedTest::SetUp();
+    if (HasFatalFailure()) return;
     auto binding = TlsBinding::Create(*client_, agent::TlsBindingOptions());
     ASSERT_TRUE(binding.ok()) << binding.status();
     binding_ = std::move(binding).value();
@@ -153,10 +148,6 @@ class NginxBeastTest : public ::testing::Test {
     return response;
   }
 
-  TempDir dir_;
-  SdkPki pki_;
-  std::unique_ptr<BrokerProcess> broker_;
-  std::unique_ptr<agent::BrokerClient> client_;
   std::unique_ptr<TlsBinding> binding_;
   bssl::UniquePtr<SSL_CTX> ctx_;
   int port_ = 0;

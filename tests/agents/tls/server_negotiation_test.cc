@@ -33,16 +33,11 @@ struct ServerResult {
   std::string s_client_log;  // What s_client printed (the CA names it got).
 };
 
-class ServerNegotiationTest : public ::testing::Test {
+class ServerNegotiationTest : public BrokerBackedTest {
  protected:
   void SetUp() override {
-    pki_ = SdkPki::Generate();
-    pki_.Write(dir_);
-    auto broker = StartBroker(dir_);
-    ASSERT_TRUE(broker.ok()) << broker.status();
-    broker_ = std::move(broker).value();
-    client_ = MakeClient(broker_->addresses()[0]);
-    ASSERT_NE(client_, nullptr);
+    BrokerBackedTest::SetUp();
+    if (HasFatalFailure()) return;
     v1::GetNegotiationPolicyRequest probe;
     probe.mutable_listener()->set_name("sdk-ignore");
     auto answer = client_->GetNegotiationPolicy(probe);
@@ -126,10 +121,6 @@ class ServerNegotiationTest : public ::testing::Test {
     return result;
   }
 
-  TempDir dir_;
-  SdkPki pki_;
-  std::unique_ptr<BrokerProcess> broker_;
-  std::unique_ptr<agent::BrokerClient> client_;
 };
 
 TEST_F(ServerNegotiationTest, IgnoreServesWithoutAskingForCertificate) {

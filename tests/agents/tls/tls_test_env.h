@@ -18,6 +18,7 @@
 #include "certbroker/agent/asio_tls_stream.h"
 #include "certbroker/agent/broker_client.h"
 #include "certbroker/agent/tls_binding.h"
+#include "gtest/gtest.h"
 #include "tests/support/broker_process.h"
 #include "tests/support/temp_dir.h"
 
@@ -87,6 +88,26 @@ absl::StatusOr<std::unique_ptr<BrokerProcess>> StartBroker(
 // MakeClient returns a BrokerClient for `address` with short deadlines.
 std::unique_ptr<agent::BrokerClient> MakeClient(const std::string& address,
                                                 size_t cache_entries = 10000);
+
+// BrokerBackedTest starts, for each test, a certbrokerd over a fresh SdkPki
+// (StartBroker) and a BrokerClient for it.
+class BrokerBackedTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    pki_ = SdkPki::Generate();
+    pki_.Write(dir_);
+    auto broker = StartBroker(dir_);
+    ASSERT_TRUE(broker.ok()) << broker.status();
+    broker_ = std::move(broker).value();
+    client_ = MakeClient(broker_->addresses()[0]);
+    ASSERT_NE(client_, nullptr);
+  }
+
+  TempDir dir_;
+  SdkPki pki_;
+  std::unique_ptr<BrokerProcess> broker_;
+  std::unique_ptr<agent::BrokerClient> client_;
+};
 
 // NewClientContext returns a TLS client context configured by `binding`.
 bssl::UniquePtr<SSL_CTX> NewClientContext(agent::TlsBinding& binding);
