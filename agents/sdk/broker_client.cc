@@ -69,7 +69,10 @@ absl::Duration CacheTtl(const ClientCore&, const Response& r) {
 }
 absl::Duration CacheTtl(const ClientCore& core,
                         const v1::GetClientCertificateResponse& r) {
-  return ClientCertificateTtl(r, core.options.certificate_cache_ttl,
+  return ClientCertificateTtl(r,
+                              r.has_key_handle()
+                                  ? core.options.key_handle_cache_ttl
+                                  : core.options.certificate_cache_ttl,
                               core.key_handle_margin, absl::Now());
 }
 template <typename Response>
@@ -81,14 +84,17 @@ std::string CachedHandle(const v1::GetClientCertificateResponse& r) {
 }
 
 // The cache keys: empty for the methods whose answers are not cached
-// (GetClientCertificate's too when certificate_cache_ttl is zero).
+// (GetClientCertificate's too when both its TTLs are zero).
 template <typename Request>
 std::string CacheKey(const ClientCore&, const Request& request) {
   return KeyOf(request);
 }
 std::string CacheKey(const ClientCore& core,
                      const v1::GetClientCertificateRequest& request) {
-  if (core.options.certificate_cache_ttl <= absl::ZeroDuration()) return "";
+  if (core.options.certificate_cache_ttl <= absl::ZeroDuration() &&
+      core.options.key_handle_cache_ttl <= absl::ZeroDuration()) {
+    return "";
+  }
   return KeyOf(request);
 }
 std::string CacheKey(const ClientCore&, const v1::SignRequest&) { return ""; }
@@ -297,10 +303,15 @@ absl::Status CheckOptions(const BrokerClientOptions& options) {
         absl::FormatDuration(options.initial_backoff), " and ",
         absl::FormatDuration(options.max_backoff)));
   }
-  if (options.certificate_cache_ttl < absl::ZeroDuration()) {
-    return absl::InvalidArgumentError(absl::StrCat(
-        "BrokerClientOptions.certificate_cache_ttl must not be negative, not ",
-        absl::FormatDuration(options.certificate_cache_ttl)));
+  for (const auto& [name, ttl] :
+       {std::pair<const char*, absl::Duration>{"certificate_cache_ttl",
+                                               options.certificate_cache_ttl},
+        {"key_handle_cache_ttl", options.key_handle_cache_ttl}}) {
+    if (ttl < absl::ZeroDuration()) {
+      return absl::InvalidArgumentError(absl::StrCat(
+          "BrokerClientOptions.", name, " must not be negative, not ",
+          absl::FormatDuration(ttl)));
+    }
   }
   if (options.tls_cert_file.empty() != options.tls_key_file.empty()) {
     return absl::InvalidArgumentError(

@@ -17,25 +17,28 @@
 // OnClientCertificate (by listener, SNI and chain). A CHAIN_REQUIRED answer
 // is not cached.
 //
-// GetClientCertificate answers (the chain with its private key or key
-// handle) are cached too, by normalized target, acceptable_issuers and
-// signature_algorithms, for the shortest of: certificate_cache_ttl (30 s by
-// default; 0 turns this off), the time left until the answer's
-// refresh_after, and for a key handle the time left until one minute
-// before it expires, so that a handle served from the cache is never near
-// its expiry. An answer already past refresh_after, or whose handle has
-// less than a minute left, is not cached. When Sign refuses a handle with
-// FAILED_PRECONDITION (expired, the broker restarted, the certificate was
-// rotated or removed, the policy changed) or PERMISSION_DENIED, every
-// cached answer carrying that handle is dropped, so the next
-// GetClientCertificate asks the broker; the handshake whose Sign was
-// refused still fails (its Certificate message is already sent). Hence a
-// rotated certificate reaches an agent using this cache within
-// certificate_cache_ttl (a keyless agent may, within that time, fail one
-// handshake per cached answer: the one whose Sign is refused), and at once
-// an agent holding a WatchClientCertificate (watch messages bypass the
-// cache). The cache holds an exportable certificate's private key in
-// memory for as long as the answer. Sign answers are never cached.
+// GetClientCertificate answers are cached too, by normalized target,
+// acceptable_issuers and signature_algorithms: those with a private key
+// (exportable certificates) for the shortest of certificate_cache_ttl (30 s
+// by default; 0 turns this off) and the time left until refresh_after;
+// those with a key handle only when key_handle_cache_ttl is set (default
+// 0: not cached), for the shortest of it, the time to refresh_after and the
+// time left until one minute before the handle expires. An answer with
+// none of that time left is not cached.
+//
+// Why keyless answers are not cached by default: a cached handle outlives
+// a rotation or a broker restart, and the Sign of the next handshake is
+// then refused (FAILED_PRECONDITION) after its Certificate message went out,
+// so that handshake fails. Every cached answer carrying a handle Sign
+// refused (FAILED_PRECONDITION or PERMISSION_DENIED) is dropped, so the next
+// GetClientCertificate asks the broker again; agents that set
+// key_handle_cache_ttl accept one failed handshake per cached answer on a
+// rotation or restart in exchange for one RPC less per handshake. An
+// exportable certificate served from the cache after a rotation is the
+// previous one, still valid, for at most certificate_cache_ttl. Agents
+// holding a WatchClientCertificate see rotations at once (watch messages
+// bypass the cache). The cache holds an exportable certificate's private
+// key in memory for as long as the answer. Sign answers are never cached.
 //
 // Errors are never cached. The policy-version rule, for every cached
 // method: whenever any answer carries a policy_version other than the one
@@ -113,6 +116,13 @@ struct BrokerClientOptions {
   // it. 0 disables caching of GetClientCertificate only; negative is an
   // error.
   absl::Duration certificate_cache_ttl = absl::Seconds(30);
+
+  // key_handle_cache_ttl is the longest a GetClientCertificate answer with
+  // a key handle (a non-exportable certificate) is served from the local
+  // cache. Default 0: not cached, because a rotation or a broker restart
+  // would make the next handshake fail (see the top of this file).
+  // Negative is an error.
+  absl::Duration key_handle_cache_ttl = absl::ZeroDuration();
 };
 
 // IsBrokerUnavailable is true when `status` says the broker could not be

@@ -79,9 +79,13 @@ class CertificateCacheTest : public SdkBrokerTest {
     StartBroker();
   }
 
-  // Client makes a client counting its attempts in attempts_.
+  // Client makes a client counting its attempts in attempts_. Key handles
+  // are cached as long as certificates, unless `cache_key_handles` is false.
   std::unique_ptr<agent::BrokerClient> Client(
-      const agent::BrokerClientOptions& options) {
+      agent::BrokerClientOptions options, bool cache_key_handles = true) {
+    if (cache_key_handles) {
+      options.key_handle_cache_ttl = options.certificate_cache_ttl;
+    }
     auto client = agent::CreateBrokerClient(
         options, [this](int) { attempts_.fetch_add(1); });
     EXPECT_TRUE(client.ok()) << client.status();
@@ -90,6 +94,25 @@ class CertificateCacheTest : public SdkBrokerTest {
 
   std::atomic<int> attempts_{0};
 };
+
+TEST_F(CertificateCacheTest, KeyHandlesAreNotCachedByDefault) {
+  auto client = Client(Options(TcpAddress()), /*cache_key_handles=*/false);
+  ASSERT_NE(client, nullptr);
+  for (int i = 0; i < 2; ++i) {
+    auto keyless =
+        client->GetClientCertificate(CertificateRequest("keyless.example.net"));
+    ASSERT_TRUE(keyless.ok()) << keyless.status();
+    ASSERT_FALSE(keyless->key_handle().handle().empty());
+  }
+  EXPECT_EQ(attempts_.load(), 2);
+  auto exportable =
+      client->GetClientCertificate(CertificateRequest("api.example.test"));
+  ASSERT_TRUE(exportable.ok()) << exportable.status();
+  ASSERT_TRUE(
+      client->GetClientCertificate(CertificateRequest("api.example.test"))
+          .ok());
+  EXPECT_EQ(attempts_.load(), 3);
+}
 
 TEST_F(CertificateCacheTest, SecondAnswerIsACacheHit) {
   auto client = Client(Options(TcpAddress()));
