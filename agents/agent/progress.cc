@@ -39,15 +39,21 @@ void Progress::Update(uint64_t bytes, int64_t total) {
   if (tenth != last_tenth_ || now - last_ >= std::chrono::seconds(1)) {
     last_tenth_ = tenth;
     last_ = now;
-    std::string line = absl::StrCat("progress: ", bytes);
-    if (total >= 0) {
-      absl::StrAppend(&line, " of ", total, " bytes (",
-                      total > 0 ? bytes * 100 / total : 100, "%)");
-    } else {
-      absl::StrAppend(&line, " bytes");
-    }
-    out_ << line << "\n" << std::flush;
+    PrintLine(bytes, total);
   }
+}
+
+void Progress::PrintLine(uint64_t bytes, int64_t total) {
+  std::string line = absl::StrCat("progress: ", bytes);
+  if (total >= 0) {
+    absl::StrAppend(&line, " of ", total, " bytes (",
+                    total > 0 ? bytes * 100 / total : 100, "%)");
+  } else {
+    absl::StrAppend(&line, " bytes");
+  }
+  out_ << line << "\n" << std::flush;
+  printed_ = true;
+  printed_bytes_ = bytes;
 }
 
 void Progress::DrawBar(uint64_t bytes, int64_t total) {
@@ -81,6 +87,9 @@ void Progress::Notice(const std::string& text) {
 }
 
 void Progress::Finish() {
+  if (!terminal_ && started_ && (!printed_ || printed_bytes_ != last_bytes_)) {
+    PrintLine(last_bytes_, last_total_);
+  }
   if (bar_drawn_) {
     DrawBar(last_bytes_, last_total_);
     out_ << "\n" << std::flush;

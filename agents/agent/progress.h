@@ -21,7 +21,8 @@ class Progress {
   void Update(uint64_t bytes, int64_t total);
   // Notice prints a line of its own (the bar is redrawn after it).
   void Notice(const std::string& text);
-  // Finish ends the bar's line, if one is drawn.
+  // Finish ends the bar's line, if one is drawn, or prints the last count
+  // as a line when it was not printed yet.
   void Finish();
 
   // FormatBytes renders a byte count ("512 B", "1.5 MiB").
@@ -30,6 +31,7 @@ class Progress {
  private:
   using Clock = std::chrono::steady_clock;
   void DrawBar(uint64_t bytes, int64_t total);
+  void PrintLine(uint64_t bytes, int64_t total);
 
   std::ostream& out_;
   bool terminal_;
@@ -40,6 +42,8 @@ class Progress {
   int last_tenth_ = -1;
   uint64_t last_bytes_ = 0;
   int64_t last_total_ = -1;
+  bool printed_ = false;        // A line was printed.
+  uint64_t printed_bytes_ = 0;  // The count the last line showed.
 };
 
 }  // namespace certbroker::agent_cli

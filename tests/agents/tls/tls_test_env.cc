@@ -314,7 +314,8 @@ std::string NginxConfig(const TempDir& dir, const NginxOptions& options,
           ? "access_log off;"
           : absl::StrCat(
                 "log_format transfer '$request $status range=\"$http_range\" "
-                "if_range=\"$http_if_range\" client=\"$ssl_client_s_dn\"';"
+                "if_range=\"$http_if_range\" client=\"$ssl_client_s_dn\" "
+                "te=\"$sent_http_transfer_encoding\"';"
                 "\n  access_log ",
                 options.access_log, " transfer;");
   return absl::StrCat(R"(

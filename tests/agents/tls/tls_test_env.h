@@ -136,7 +136,7 @@ struct NginxOptions {
   // locations is inserted in the server block (location blocks).
   std::string locations;
   // access_log, when not empty, is the path of an access log with the
-  // request line, status, Range, If-Range and client DN of each request ("off"
+  // request line, status, Range, If-Range, client DN and Transfer-Encoding of each request ("off"
   // otherwise).
   std::string access_log;
   // root is the server's document root (default: dir/www).

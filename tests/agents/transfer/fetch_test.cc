@@ -3,10 +3,14 @@
 // the broker's rejections and absence, HTTP errors, resume through Range
 // and If-Range after a killed run, redirects, and bad input. nginx's
 // access log shows what reached it.
+#include <arpa/inet.h>
+#include <netinet/in.h>
 #include <openssl/sha.h>
 #include <signal.h>
+#include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/time.h>
+#include <unistd.h>
 
 #include <fstream>
 #include <memory>
@@ -18,6 +22,7 @@
 #include "absl/strings/match.h"
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
+#include "absl/strings/str_replace.h"
 #include "absl/strings/str_split.h"
 #include "absl/time/clock.h"
 #include "gmock/gmock.h"
@@ -90,7 +95,18 @@ class FetchTest : public BrokerBackedTest {
       absolute_redirect off;
       return 302 /files/data.bin;
     }
-    location = /loop { return 302 /loop; })");
+    location = /loop { return 302 /loop; }
+    location = /elsewhere {
+      return 302 https://untrusted.test:$server_port/files/data.bin;
+    }
+    location /chunked/ {
+      alias )",
+                                     dir_.Path("www/files/"), R"(;
+      default_type text/plain;
+      sub_filter_types *;
+      sub_filter_once off;
+      sub_filter "FOO" "BAR";
+    })");
     auto nginx = StartNginx(dir_, options, port_);
     ASSERT_TRUE(nginx.ok()) << nginx.status();
     nginx_ = std::move(nginx).value();
@@ -200,7 +216,7 @@ TEST_F(FetchTest, DownloadsWithExportableClientCertificate) {
   EXPECT_THAT(AccessLog(),
               ::testing::ElementsAre(
                   "GET /files/data.bin HTTP/1.1 200 range=\"-\" if_range=\"-\" "
-                  "client=\"CN=sdk-client\""));
+                  "client=\"CN=sdk-client\" te=\"-\""));
 }
 
 TEST_F(FetchTest, DownloadsWithKeylessClientCertificate) {
@@ -396,11 +412,72 @@ TEST_F(FetchTest, FollowsARedirect) {
   EXPECT_THAT(log[1], HasSubstr("GET /files/data.bin HTTP/1.1 200"));
 }
 
+TEST_F(FetchTest, RedirectToAnotherHostGetsItsOwnBrokerDecision) {
+  CommandResult result = Fetch(Url("exportable.test", "/elsewhere"));
+  EXPECT_EQ(result.exit_code, 5) << result.err;
+  EXPECT_THAT(result.err, HasSubstr(absl::StrCat(
+                              "redirected (302) to ",
+                              Url("untrusted.test", "/files/data.bin"))));
+  EXPECT_THAT(result.err, HasSubstr("broker_reason: UNTRUSTED_ROOT\n"));
+  EXPECT_THAT(result.err,
+              HasSubstr(absl::StrCat(
+                  "url: ", Url("untrusted.test", "/files/data.bin"), "\n")));
+  // Only the first request reached nginx.
+  EXPECT_THAT(AccessLog(),
+              ::testing::ElementsAre(HasSubstr("GET /elsewhere HTTP/1.1 302")));
+  ExpectNoOutput();
+}
+
 TEST_F(FetchTest, RedirectLoopIsBounded) {
   CommandResult result = Fetch(Url("exportable.test", "/loop"));
   EXPECT_EQ(result.exit_code, 3) << result.err;
   EXPECT_THAT(result.err, HasSubstr("too many redirects (more than 5)"));
   EXPECT_EQ(AccessLog().size(), 6u);
+  ExpectNoOutput();
+}
+
+TEST_F(FetchTest, ReadsAChunkedResponse) {
+  std::string text;
+  for (int i = 0; i < 50000; ++i) absl::StrAppend(&text, "line ", i, " FOO\n");
+  dir_.Write("www/files/text.txt", text);
+  std::string expected = absl::StrReplaceAll(text, {{"FOO", "BAR"}});
+  CommandResult result = Fetch(Url("exportable.test", "/chunked/text.txt"),
+                               {"--sha256=" + Sha256Hex(expected)});
+  ASSERT_EQ(result.exit_code, 0) << result.err;
+  EXPECT_TRUE(ReadFile(out_) == expected);
+  // No Content-Length: progress lines without a total.
+  EXPECT_THAT(result.err, HasSubstr(absl::StrCat("progress: ", expected.size(),
+                                                 " bytes\n")));
+  EXPECT_THAT(AccessLog(), ::testing::ElementsAre(HasSubstr(
+                               "GET /chunked/text.txt HTTP/1.1 200 range=\"-\" "
+                               "if_range=\"-\" client=\"CN=sdk-client\" "
+                               "te=\"chunked\"")));
+}
+
+TEST_F(FetchTest, SilentServerTimesOutInTheHandshake) {
+  // A listening socket nobody accepts: TCP connects, TLS never answers.
+  int fd = ::socket(AF_INET, SOCK_STREAM, 0);
+  sockaddr_in address = {};
+  address.sin_family = AF_INET;
+  address.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  socklen_t length = sizeof(address);
+  ASSERT_EQ(::bind(fd, reinterpret_cast<sockaddr*>(&address), length), 0);
+  ASSERT_EQ(::listen(fd, 8), 0);
+  ASSERT_EQ(::getsockname(fd, reinterpret_cast<sockaddr*>(&address), &length),
+            0);
+  int silent_port = ntohs(address.sin_port);
+  std::vector<std::string> argv =
+      Args(absl::StrCat("https://exportable.test:", silent_port, "/x"),
+           {"--connect_timeout=1"});
+  absl::Time start = absl::Now();
+  CommandResult result = RunCommand(argv, absl::Seconds(60));
+  ::close(fd);
+  EXPECT_EQ(result.exit_code, 4) << result.err;
+  EXPECT_THAT(result.err, HasSubstr(absl::StrCat(
+                              "TRANSPORT: timed out in the TLS handshake with "
+                              "exportable.test:",
+                              silent_port)));
+  EXPECT_LT(absl::Now() - start, absl::Seconds(30));
   ExpectNoOutput();
 }
 
