@@ -283,7 +283,8 @@ int RunFetch(const std::vector<std::string>& args, std::ostream& out,
     return ExitCodeFor(result.error->context);
   }
   out << "fetched " << result.final_url << " -> " << options.output_path << " ("
-      << result.size << " bytes, sha256 " << result.sha256_hex;
+      << result.size << " bytes";
+  if (!result.sha256_hex.empty()) out << ", sha256 " << result.sha256_hex;
   if (result.resumed_from > 0)
     out << ", resumed at byte " << result.resumed_from;
   if (!result.restarted.empty()) out << ", restarted from zero";

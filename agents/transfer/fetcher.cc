@@ -444,7 +444,9 @@ FetchResult Fetcher::Impl::Fetch(const FetchOptions& options) {
     return result;
   }
   HttpsUrl url = *parsed;
-  auto opened = PartFile::Open(options.output_path, url.ToString());
+  auto opened =
+      PartFile::Open(options.output_path, url.ToString(),
+                     options.sha256_hex.has_value() || options.compute_sha256);
   if (!opened.ok()) {
     result.error = Error(ErrorContext::kLocalFile,
                          std::string(opened.status().message()), url);

@@ -36,6 +36,9 @@ struct FetchOptions {
   std::string output_path;
   // sha256_hex, when set, is the file's expected SHA-256 (hex, any case).
   std::optional<std::string> sha256_hex;
+  // compute_sha256 asks for the file's SHA-256 in FetchResult even without
+  // sha256_hex (hashing costs CPU: about a quarter of a download's).
+  bool compute_sha256 = false;
   // expected_size, when set, is the file's expected size in bytes.
   std::optional<uint64_t> expected_size;
   // max_redirects bounds the redirects followed.
@@ -76,7 +79,8 @@ struct FetchResult {
   // size is the file's size; received counts the body bytes of this run.
   uint64_t size = 0;
   uint64_t received = 0;
-  // sha256_hex is the file's SHA-256 (lowercase hex) when it completed.
+  // sha256_hex is the file's SHA-256 (lowercase hex) when it completed and
+  // was hashed (sha256_hex or compute_sha256 given).
   std::string sha256_hex;
 };
 

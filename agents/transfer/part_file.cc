@@ -49,8 +49,9 @@ absl::Status WriteAll(int fd, const void* data, size_t size,
 }  // namespace
 
 absl::StatusOr<std::unique_ptr<PartFile>> PartFile::Open(
-    const std::string& target_path, const std::string& url) {
+    const std::string& target_path, const std::string& url, bool hash) {
   auto part = std::unique_ptr<PartFile>(new PartFile());
+  part->hash_ = hash;
   part->target_path_ = target_path;
   part->part_path_ = target_path + kPartSuffix;
   part->meta_path_ = target_path + kMetaSuffix;
@@ -94,6 +95,7 @@ absl::Status PartFile::Restart() {
   if (::ftruncate(fd_, 0) != 0) return Errno("cannot truncate", part_path_);
   if (::lseek(fd_, 0, SEEK_SET) < 0) return Errno("cannot seek", part_path_);
   size_ = 0;
+  written_back_ = 0;
   SHA256_Init(&sha_);
   return SetValidator("");
 }
@@ -129,6 +131,11 @@ absl::Status PartFile::SetValidator(const std::string& validator) {
 
 absl::Status PartFile::ContinueAfterExisting() {
   SHA256_Init(&sha_);
+  written_back_ = size_;
+  if (!hash_) {
+    if (::lseek(fd_, 0, SEEK_END) < 0) return Errno("cannot seek", part_path_);
+    return absl::OkStatus();
+  }
   if (::lseek(fd_, 0, SEEK_SET) < 0) return Errno("cannot seek", part_path_);
   std::vector<char> buffer(1 << 16);
   uint64_t hashed = 0;
@@ -151,12 +158,22 @@ absl::Status PartFile::ContinueAfterExisting() {
 absl::Status PartFile::Append(const void* data, size_t size) {
   absl::Status written = WriteAll(fd_, data, size, part_path_);
   if (!written.ok()) return written;
-  SHA256_Update(&sha_, data, size);
+  if (hash_) SHA256_Update(&sha_, data, size);
   size_ += size;
+  // Start the writeback of every 8 MiB as it is written, so that the fsync
+  // before the rename does not wait for the whole file.
+  constexpr uint64_t kWriteback = 8 << 20;
+  if (size_ - written_back_ >= kWriteback) {
+    ::sync_file_range(fd_, static_cast<off_t>(written_back_),
+                      static_cast<off_t>(size_ - written_back_),
+                      SYNC_FILE_RANGE_WRITE);
+    written_back_ = size_;
+  }
   return absl::OkStatus();
 }
 
 std::string PartFile::Sha256Hex() const {
+  if (!hash_) return "";
   SHA256_CTX copy = sha_;
   uint8_t digest[SHA256_DIGEST_LENGTH];
   SHA256_Final(digest, &copy);

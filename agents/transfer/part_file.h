@@ -29,9 +29,9 @@ class PartFile {
   // sidecar. The validator is kept only when the sidecar names the same
   // `url`. Fails (with errno's text and the path) when the part file cannot
   // be created or opened, for instance in an unwritable directory; nothing
-  // is created then.
+  // is created then. With `hash`, the bytes are hashed (Sha256Hex).
   static absl::StatusOr<std::unique_ptr<PartFile>> Open(
-      const std::string& target_path, const std::string& url);
+      const std::string& target_path, const std::string& url, bool hash);
   ~PartFile();
   PartFile(const PartFile&) = delete;
   PartFile& operator=(const PartFile&) = delete;
@@ -50,13 +50,13 @@ class PartFile {
   // sidecar (written and synced before the first byte of the body), or
   // removes the sidecar when `validator` is empty.
   absl::Status SetValidator(const std::string& validator);
-  // ContinueAfterExisting hashes the bytes already there so that Sha256Hex
-  // covers the whole file, and positions writes at the end.
+  // ContinueAfterExisting hashes the bytes already there (when hashing) so
+  // that Sha256Hex covers the whole file, and positions writes at the end.
   absl::Status ContinueAfterExisting();
   // Append writes `size` bytes at the end.
   absl::Status Append(const void* data, size_t size);
   // Sha256Hex is the SHA-256 (lowercase hex) of everything written or
-  // hashed so far.
+  // hashed so far; empty when not hashing.
   std::string Sha256Hex() const;
   // Commit syncs the part file, renames it to the target atomically, syncs
   // the directory and removes the sidecar.
@@ -74,6 +74,8 @@ class PartFile {
   std::string validator_;
   int fd_ = -1;
   uint64_t size_ = 0;
+  bool hash_ = false;
+  uint64_t written_back_ = 0;  // Bytes whose writeback was started.
   SHA256_CTX sha_;
 };
 

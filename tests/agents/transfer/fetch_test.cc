@@ -300,6 +300,16 @@ TEST_F(FetchTest, ResumesAKilledDownloadWithRange) {
               HasSubstr(absl::StrCat("resuming at byte ", resumed_at)));
 }
 
+TEST_F(FetchTest, ResumesWithoutHashing) {
+  KillPartWay();
+  CommandResult result = Fetch(Url("exportable.test", "/slow/data.bin"));
+  ASSERT_EQ(result.exit_code, 0) << result.err;
+  EXPECT_TRUE(ReadFile(out_) == data_);
+  EXPECT_THAT(result.out, HasSubstr(", resumed at byte "));
+  EXPECT_THAT(result.out, Not(HasSubstr("sha256")));
+  EXPECT_THAT(RangedRequest(), HasSubstr(" 206 range="));
+}
+
 TEST_F(FetchTest, RestartsFromZeroWhenTheFileChanged) {
   KillPartWay();
   std::string changed = MakeData(data_.size() + 1000, 2);
