@@ -97,7 +97,7 @@ AsioTlsStream::AsioTlsStream(boost::asio::ip::tcp::socket socket,
   SSL* raw = core_->ssl.get();
   BIO* internal = nullptr;
   BIO* network = nullptr;
-  if (raw == nullptr || !BIO_new_bio_pair(&internal, 0, &network, 0)) {
+  if (raw == nullptr || !BIO_new_bio_pair(&internal, 64 * 1024, &network, 64 * 1024)) {
     // An SSL without BIOs fails its first operation with kTlsFailure.
     return;
   }

@@ -105,7 +105,7 @@ struct Core {
   bool writing = false;  // An operation is writing `out` to the socket.
   boost::asio::steady_timer write_done;
   std::string last_error;
-  std::array<uint8_t, 17 * 1024> in;   // Bytes read from the socket.
+  std::array<uint8_t, 64 * 1024> in;   // Bytes read from the socket.
   std::array<uint8_t, 17 * 1024> out;  // Bytes written to the socket.
 };
 

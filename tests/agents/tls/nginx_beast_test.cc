@@ -24,42 +24,6 @@ namespace http = boost::beast::http;
 using agent::TlsBinding;
 using ::testing::HasSubstr;
 
-std::string NginxConfig(const TempDir& dir, int port) {
-  return absl::StrCat(R"(
-user root;
-worker_processes 1;
-events { worker_connections 64; }
-http {
-  access_log off;
-  client_body_temp_path )",
-                      dir.Path("nginx/body"), R"(;
-  proxy_temp_path )",
-                      dir.Path("nginx/proxy"), R"(;
-  fastcgi_temp_path )",
-                      dir.Path("nginx/fastcgi"), R"(;
-  uwsgi_temp_path )",
-                      dir.Path("nginx/uwsgi"), R"(;
-  scgi_temp_path )",
-                      dir.Path("nginx/scgi"), R"(;
-  server {
-    listen 127.0.0.1:)",
-                      port, R"( ssl;
-    ssl_certificate )",
-                      dir.Path("pki/server-chain.pem"), R"(;
-    ssl_certificate_key )",
-                      dir.Path("pki/server.key"), R"(;
-    ssl_client_certificate )",
-                      dir.Path("pki/client-root.pem"), R"(;
-    ssl_verify_client on;
-    location /whoami {
-      default_type text/plain;
-      return 200 "dn=$ssl_client_s_dn serial=$ssl_client_serial\n";
-    }
-  }
-}
-)");
-}
-
 std::string SerialHex(const X509* certificate) {
   bssl::UniquePtr<BIGNUM> serial(
       ASN1_INTEGER_to_BN(X509_get0_serialNumber(certificate), nullptr));
@@ -79,34 +43,15 @@ class NginxBeastTest : public BrokerBackedTest {
     binding_ = std::move(binding).value();
     ctx_ = NewClientContext(*binding_);
 
-    for (const char* sub : {"nginx/body", "nginx/proxy", "nginx/fastcgi",
-                            "nginx/uwsgi", "nginx/scgi", "nginx/logs"}) {
-      dir_.Write(absl::StrCat(sub, "/.keep"), "");
-    }
-    // Another process may take the free port before nginx binds it: then
-    // nginx exits, and the test tries another port.
-    std::string log;
-    for (int attempt = 0; attempt < 5 && nginx_ == nullptr; ++attempt) {
-      port_ = FreePort();
-      std::string config =
-          dir_.Write("nginx/nginx.conf", NginxConfig(dir_, port_));
-      auto nginx = ChildProcess::Start(
-          {"nginx", "-p", dir_.Path("nginx"), "-c", config, "-g",
-           absl::StrCat("daemon off; pid ", dir_.Path("nginx/nginx.pid"),
-                        "; error_log stderr;")},
-          dir_.Path(absl::StrCat("nginx-", attempt, ".log")));
-      ASSERT_TRUE(nginx.ok()) << nginx.status();
-      absl::Time deadline = absl::Now() + absl::Seconds(20);
-      while (absl::Now() < deadline) {
-        if (WaitForPort(port_, absl::Milliseconds(100))) {
-          nginx_ = std::move(nginx).value();
-          break;
-        }
-        if ((*nginx)->Wait(absl::ZeroDuration()) >= 0) break;
-      }
-      if (nginx_ == nullptr) log = (*nginx)->Log();
-    }
-    ASSERT_NE(nginx_, nullptr) << "nginx did not start: " << log;
+    NginxOptions options;
+    options.locations = R"(
+    location /whoami {
+      default_type text/plain;
+      return 200 "dn=$ssl_client_s_dn serial=$ssl_client_serial\n";
+    })";
+    auto nginx = StartNginx(dir_, options, port_);
+    ASSERT_TRUE(nginx.ok()) << nginx.status();
+    nginx_ = std::move(nginx).value();
   }
 
   // Get does one HTTPS GET of /whoami through the binding, with Beast.

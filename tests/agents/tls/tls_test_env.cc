@@ -305,6 +305,87 @@ ClientResult RunClient(agent::TlsBinding& binding, SSL_CTX* ctx,
   return result;
 }
 
+namespace {
+
+std::string NginxConfig(const TempDir& dir, const NginxOptions& options,
+                        int port) {
+  std::string access_log =
+      options.access_log.empty()
+          ? "access_log off;"
+          : absl::StrCat(
+                "log_format transfer '$request $status range=\"$http_range\" "
+                "if_range=\"$http_if_range\" client=\"$ssl_client_s_dn\" "
+                "te=\"$sent_http_transfer_encoding\"';"
+                "\n  access_log ",
+                options.access_log, " transfer;");
+  return absl::StrCat(R"(
+user root;
+worker_processes 1;
+events { worker_connections 64; }
+http {
+  )",
+                      access_log, R"(
+  client_body_temp_path )",
+                      dir.Path("nginx/body"), R"(;
+  proxy_temp_path )",
+                      dir.Path("nginx/proxy"), R"(;
+  fastcgi_temp_path )",
+                      dir.Path("nginx/fastcgi"), R"(;
+  uwsgi_temp_path )",
+                      dir.Path("nginx/uwsgi"), R"(;
+  scgi_temp_path )",
+                      dir.Path("nginx/scgi"), R"(;
+  server {
+    listen 127.0.0.1:)",
+                      port, R"( ssl;
+    root )",
+                      options.root.empty() ? dir.Path("www") : options.root,
+                      R"(;
+    ssl_certificate )",
+                      dir.Path("pki/server-chain.pem"), R"(;
+    ssl_certificate_key )",
+                      dir.Path("pki/server.key"), R"(;
+    ssl_client_certificate )",
+                      dir.Path("pki/client-root.pem"), R"(;
+    ssl_verify_client on;
+)",
+                      options.locations, R"(
+  }
+}
+)");
+}
+
+}  // namespace
+
+absl::StatusOr<std::unique_ptr<ChildProcess>> StartNginx(
+    const TempDir& dir, const NginxOptions& options, int& port) {
+  for (const char* sub : {"nginx/body", "nginx/proxy", "nginx/fastcgi",
+                          "nginx/uwsgi", "nginx/scgi", "nginx/logs", "www"}) {
+    dir.Write(absl::StrCat(sub, "/.keep"), "");
+  }
+  // Another process may take the free port before nginx binds it: then
+  // nginx exits, and another port is tried.
+  std::string log;
+  for (int attempt = 0; attempt < 5; ++attempt) {
+    port = FreePort();
+    std::string config =
+        dir.Write("nginx/nginx.conf", NginxConfig(dir, options, port));
+    auto nginx = ChildProcess::Start(
+        {"nginx", "-p", dir.Path("nginx"), "-c", config, "-g",
+         absl::StrCat("daemon off; pid ", dir.Path("nginx/nginx.pid"),
+                      "; error_log stderr;")},
+        dir.Path(absl::StrCat("nginx-", attempt, ".log")));
+    if (!nginx.ok()) return nginx.status();
+    absl::Time deadline = absl::Now() + absl::Seconds(20);
+    while (absl::Now() < deadline) {
+      if (WaitForPort(port, absl::Milliseconds(100))) return nginx;
+      if ((*nginx)->Wait(absl::ZeroDuration()) >= 0) break;
+    }
+    log = (*nginx)->Log();
+  }
+  return absl::UnavailableError("nginx did not start: " + log);
+}
+
 absl::StatusOr<std::unique_ptr<ChildProcess>> StartSServer(const TempDir& dir,
                                                            int& port) {
   for (int attempt = 0; attempt < 5; ++attempt) {

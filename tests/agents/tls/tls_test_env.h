@@ -131,6 +131,24 @@ ClientResult RunClient(agent::TlsBinding& binding, SSL_CTX* ctx,
 // MakeTarget returns a Target for `host`:`port`.
 v1::Target MakeTarget(const std::string& host, int port);
 
+// NginxOptions shape the nginx StartNginx runs.
+struct NginxOptions {
+  // locations is inserted in the server block (location blocks).
+  std::string locations;
+  // access_log, when not empty, is the path of an access log with the
+  // request line, status, Range, If-Range, client DN and Transfer-Encoding of each request ("off"
+  // otherwise).
+  std::string access_log;
+  // root is the server's document root (default: dir/www).
+  std::string root;
+};
+
+// StartNginx runs nginx in the foreground on a free loopback port with
+// prefix dir/nginx, serving HTTPS with SdkPki's server chain and
+// `ssl_verify_client on` for client-root; `port` receives its port.
+absl::StatusOr<std::unique_ptr<ChildProcess>> StartNginx(
+    const TempDir& dir, const NginxOptions& options, int& port);
+
 // StartSServer runs `openssl s_server -www` on a free port requiring a
 // client certificate from client-root; `port` receives its port.
 absl::StatusOr<std::unique_ptr<ChildProcess>> StartSServer(const TempDir& dir,
