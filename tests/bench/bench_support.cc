@@ -2,6 +2,7 @@
 #include "tests/bench/bench_support.h"
 
 #include <dirent.h>
+#include <sys/resource.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -125,6 +126,14 @@ pid_t FindBrokerPid(const std::string& config_path) {
          absl::NotFoundError(absl::StrCat("no child process with ", wanted)));
   }
   return found;
+}
+
+double SelfCpuSeconds() {
+  rusage usage{};
+  ::getrusage(RUSAGE_SELF, &usage);
+  return static_cast<double>(usage.ru_utime.tv_sec + usage.ru_stime.tv_sec) +
+         static_cast<double>(usage.ru_utime.tv_usec + usage.ru_stime.tv_usec) /
+             1e6;
 }
 
 double ProcessCpuSeconds(pid_t pid) {

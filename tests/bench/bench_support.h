@@ -72,6 +72,10 @@ pid_t FindBrokerPid(const std::string& config_path);
 // (10 ms), so measure intervals of many ticks.
 double ProcessCpuSeconds(pid_t pid);
 
+// SelfCpuSeconds returns this process's user + system CPU time, all
+// threads included.
+double SelfCpuSeconds();
+
 // StatusMegabytes returns a memory `field` of /proc/<pid>/status ("VmRSS",
 // "VmHWM") in MB (10^6 bytes); exits on error.
 double StatusMegabytes(pid_t pid, absl::string_view field);

@@ -54,15 +54,6 @@ class Server {
   SSL_CTX* ctx_;
 };
 
-// ProcessCpuSeconds is this process's user + system CPU time (all threads:
-// the io_context's, the BrokerClient's, gRPC's).
-double ProcessCpuSeconds() {
-  rusage usage;
-  getrusage(RUSAGE_SELF, &usage);
-  return usage.ru_utime.tv_sec + usage.ru_stime.tv_sec +
-         (usage.ru_utime.tv_usec + usage.ru_stime.tv_usec) / 1e6;
-}
-
 // Run makes `count` client handshakes, `kConcurrency` at a time, and
 // returns handshakes per second; `prepare` readies each client SSL.
 double Run(asio::io_context& io, int port, SSL_CTX* ctx, int count,
@@ -163,14 +154,14 @@ int Main() {
   double sdk_total = 0, local_total = 0;
   double sdk_cpu = 0, local_cpu = 0;
   for (int round = 0; round < kRounds; ++round) {
-    double cpu_before = ProcessCpuSeconds();
+    double cpu_before = SelfCpuSeconds();
     double sdk =
         Run(io, server.port(), sdk_ctx.get(), kHandshakesPerRound, prepare_sdk);
-    double cpu_between = ProcessCpuSeconds();
+    double cpu_between = SelfCpuSeconds();
     double local = Run(io, server.port(), local_ctx.get(), kHandshakesPerRound,
                        prepare_local);
     sdk_cpu += cpu_between - cpu_before;
-    local_cpu += ProcessCpuSeconds() - cpu_between;
+    local_cpu += SelfCpuSeconds() - cpu_between;
     std::printf("round %d: sdk %.0f/s, local %.0f/s\n", round, sdk, local);
     sdk_total += sdk;
     local_total += local;

@@ -36,14 +36,6 @@ constexpr char kGetClientCertificate[] =
     "/certbroker.v1.CertificateBroker/GetClientCertificate";
 constexpr char kSign[] = "/certbroker.v1.CertificateBroker/Sign";
 
-double SelfCpuSeconds() {
-  rusage usage{};
-  ::getrusage(RUSAGE_SELF, &usage);
-  return static_cast<double>(usage.ru_utime.tv_sec + usage.ru_stime.tv_sec) +
-         static_cast<double>(usage.ru_utime.tv_usec + usage.ru_stime.tv_usec) /
-             1e6;
-}
-
 // Totals accumulates the rounds of one kind of call, with each call's
 // latency in microseconds and both processes' CPU time.
 struct Totals {

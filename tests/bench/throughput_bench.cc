@@ -36,14 +36,6 @@ constexpr int64_t kMaxCallsPerThreadPerRound = 200000;
 constexpr char kOnServerCertificate[] =
     "/certbroker.v1.CertificateBroker/OnServerCertificate";
 
-double SelfCpuSeconds() {
-  rusage usage{};
-  ::getrusage(RUSAGE_SELF, &usage);
-  return static_cast<double>(usage.ru_utime.tv_sec + usage.ru_stime.tv_sec) +
-         static_cast<double>(usage.ru_utime.tv_usec + usage.ru_stime.tv_usec) /
-             1e6;
-}
-
 // Totals accumulates the rounds of one kind of call.
 struct Totals {
   int64_t calls = 0;
