@@ -48,6 +48,11 @@ struct Call : std::enable_shared_from_this<Call> {
       Finish(absl::OkStatus());
       return;
     }
+    if (status.error_code() == grpc::StatusCode::DEADLINE_EXCEEDED) {
+      // Not retried: a broker too slow to answer would only get more load.
+      Finish(BrokerUnavailable(status, attempts));
+      return;
+    }
     if (!IsRetryableCode(status.error_code())) {
       Finish(FromGrpcStatus(status));
       return;
@@ -79,8 +84,7 @@ absl::Status FromGrpcStatus(const grpc::Status& status) {
 }
 
 bool IsRetryableCode(grpc::StatusCode code) {
-  return code == grpc::StatusCode::UNAVAILABLE ||
-         code == grpc::StatusCode::DEADLINE_EXCEEDED;
+  return code == grpc::StatusCode::UNAVAILABLE;
 }
 
 absl::Status BrokerUnavailable(const grpc::Status& last, int attempts) {

@@ -5,10 +5,12 @@
 // Begin/End pairs: a blocking one that returns the answer, and an
 // asynchronous one that returns at once and hands the answer to a callback.
 // Each attempt of a call carries a deadline; attempts that fail with
-// UNAVAILABLE or DEADLINE_EXCEEDED (the broker was not reached, or did not
-// answer in time) are retried with full-jitter exponential backoff, since
-// every CertificateBroker method is idempotent; any other status is the
-// broker's answer and is returned as it came, with its gRPC code.
+// UNAVAILABLE (the broker was not reached) are retried with full-jitter
+// exponential backoff, since every CertificateBroker method is idempotent.
+// An attempt that runs into its deadline is not retried (a broker too slow
+// to answer would only get more load): the call ends "broker unavailable".
+// Any other status is the broker's answer and is returned as it came, with
+// its gRPC code.
 //
 // The answers that say how long they may be reused (`cache_ttl`) are kept
 // in a local cache until then: GetCertificatePolicy (by normalized target),
@@ -93,12 +95,12 @@ struct BrokerClientOptions {
   // checked against (default: the host of `address`).
   std::string tls_server_name;
 
-  // deadline bounds each attempt of a call (a call that never gets an
-  // answer takes about max_attempts * deadline plus the backoffs).
+  // deadline bounds each attempt of a call; one that runs into it ends the
+  // call as broker unavailable, without a retry.
   absl::Duration deadline = absl::Seconds(5);
 
-  // max_attempts bounds the attempts of a call failing with UNAVAILABLE or
-  // DEADLINE_EXCEEDED (1 disables retries). Before retry n the client waits
+  // max_attempts bounds the attempts of a call failing with UNAVAILABLE
+  // (1 disables retries). Before retry n the client waits
   // a random time below initial_backoff * 2^(n-1), at most max_backoff
   // ("full jitter"). A watch reconnects with the same backoff, without
   // bound on the attempts.
