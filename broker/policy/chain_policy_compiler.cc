@@ -3,6 +3,7 @@
 
 #include "absl/status/status.h"
 #include "absl/strings/str_cat.h"
+#include "broker/common/proto_duration.h"
 #include "broker/common/status_macros.h"
 #include "broker/config/digests.h"
 
@@ -16,11 +17,6 @@ int CurveNid(const std::string& name) {
   if (name == "P-256") return NID_X9_62_prime256v1;
   if (name == "P-384") return NID_secp384r1;
   return NID_secp521r1;  // "P-521"; the config loader allows nothing else.
-}
-
-absl::Duration ToDuration(const google::protobuf::Duration& duration) {
-  return absl::Seconds(duration.seconds()) +
-         absl::Nanoseconds(duration.nanos());
 }
 
 }  // namespace

@@ -6,30 +6,11 @@
 #include "absl/strings/ascii.h"
 #include "absl/strings/str_cat.h"
 #include "broker/common/host_name.h"
+#include "broker/common/proto_duration.h"
 #include "broker/common/status_macros.h"
 #include "broker/policy/chain_policy_compiler.h"
 
 namespace certbroker::policy {
-namespace {
-
-absl::Duration ToDuration(const google::protobuf::Duration& duration) {
-  return absl::Seconds(duration.seconds()) +
-         absl::Nanoseconds(duration.nanos());
-}
-
-// SubjectDer is the DER of `certificate`'s subject name, or empty.
-std::string SubjectDer(const X509* certificate) {
-  uint8_t* der = nullptr;
-  int length = i2d_X509_NAME(X509_get_subject_name(certificate), &der);
-  if (length <= 0) return "";
-  std::string out(reinterpret_cast<const char*>(der),
-                  static_cast<size_t>(length));
-  OPENSSL_free(der);
-  return out;
-}
-
-}  // namespace
-
 absl::StatusOr<InboundRules> InboundRules::Compile(
     const config::BrokerConfig& config, absl::string_view source,
     const std::map<std::string, x509::CertificateList>& bundles,
@@ -50,28 +31,30 @@ absl::StatusOr<InboundRules> InboundRules::Compile(
     }
     match.agents.assign(rule.match().agents().begin(),
                         rule.match().agents().end());
-    CB_ASSIGN_OR_RETURN(match.chain_policy,
-                        CompileChainPolicy(rule.peer_validation(),
-                                           config.deny(),
-                                           where + ".peer_validation"));
+    CB_ASSIGN_OR_RETURN(
+        match.chain_policy,
+        CompileChainPolicy(rule.peer_validation(), config.deny(),
+                           where + ".peer_validation"));
     match.chain_policy.purpose = validation::KeyPurpose::kClientAuth;
-    std::vector<std::string> names(rule.peer_validation().trust_bundles().begin(),
-                                   rule.peer_validation().trust_bundles().end());
+    std::vector<std::string> names(
+        rule.peer_validation().trust_bundles().begin(),
+        rule.peer_validation().trust_bundles().end());
     InboundRule inbound;
     if (!names.empty()) {
       CB_ASSIGN_OR_RETURN(match.trust, store_for(names));
       std::set<std::string> seen;
       for (const std::string& name : names) {
         for (const auto& root : bundles.at(name)) {
-          std::string subject = SubjectDer(root.get());
+          std::string subject =
+              x509::NameToDer(X509_get_subject_name(root.get()));
           if (!subject.empty() && seen.insert(subject).second) {
             inbound.ca_names.push_back(std::move(subject));
           }
         }
       }
     }
-    match.cache_ttl = rule.has_cache_ttl() ? ToDuration(rule.cache_ttl())
-                                           : default_cache_ttl;
+    match.cache_ttl =
+        rule.has_cache_ttl() ? ToDuration(rule.cache_ttl()) : default_cache_ttl;
     inbound.mode = rule.client_certificate() ==
                            ::certbroker::v1::CLIENT_CERTIFICATE_MODE_UNSPECIFIED
                        ? ::certbroker::v1::REQUIRE

@@ -11,6 +11,7 @@
 #include "absl/strings/str_cat.h"
 #include "broker/common/file.h"
 #include "broker/common/host_name.h"
+#include "broker/common/proto_duration.h"
 #include "broker/common/status_macros.h"
 #include "broker/policy/chain_policy_compiler.h"
 #include "broker/watch/secret_dir.h"
@@ -184,11 +185,6 @@ absl::Status LoadCrls(const config::v1::Crl& crl, size_t index, Loader& loader,
     default:
       return ::certbroker::v1::BROKER;
   }
-}
-
-absl::Duration ToDuration(const google::protobuf::Duration& duration) {
-  return absl::Seconds(duration.seconds()) +
-         absl::Nanoseconds(duration.nanos());
 }
 
 }  // namespace

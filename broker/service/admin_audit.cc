@@ -1,13 +1,12 @@
 // CertificateAdmin: listing the audit log with filters and paging, and
 // watching it as records are written.
-#include <deque>
-
 #include "absl/status/status.h"
 #include "absl/strings/str_cat.h"
 #include "absl/synchronization/mutex.h"
 #include "broker/common/status_macros.h"
 #include "broker/service/admin_resources.h"
 #include "broker/service/certificate_admin_service.h"
+#include "broker/service/queued_stream.h"
 #include "broker/service/refused_stream.h"
 
 namespace certbroker::service {
@@ -39,7 +38,7 @@ absl::Status NoAuditLog() {
 
 // AuditWatch streams the records a subscription delivers, one write at a
 // time, ending the call when the watcher falls too far behind.
-class AuditWatch final : public grpc::ServerWriteReactor<v1::AuditRecord> {
+class AuditWatch final : public QueuedStream<v1::AuditRecord> {
  public:
   AuditWatch(audit::AuditWriter& writer,
              const v1::WatchAuditRecordsRequest& filter,
@@ -50,22 +49,6 @@ class AuditWatch final : public grpc::ServerWriteReactor<v1::AuditRecord> {
           Enqueue(records);
         });
     StartSendInitialMetadata();
-  }
-
-  void OnWriteDone(bool ok) override {
-    absl::MutexLock lock(&mu_);
-    writing_ = false;
-    if (!ok) {
-      FinishLocked(
-          grpc::Status(grpc::StatusCode::CANCELLED, "the watcher went away"));
-      return;
-    }
-    WriteNextLocked();
-  }
-
-  void OnCancel() override {
-    absl::MutexLock lock(&mu_);
-    FinishLocked(grpc::Status::CANCELLED);
   }
 
   void OnDone() override {
@@ -82,11 +65,11 @@ class AuditWatch final : public grpc::ServerWriteReactor<v1::AuditRecord> {
 
   void Enqueue(const std::vector<store::AuditRecord>& records) {
     absl::MutexLock lock(&mu_);
-    if (finished_) return;
+    if (FinishedLocked()) return;
     for (const store::AuditRecord& record : records) {
-      if (Matches(record)) backlog_.push_back(ToApi(record));
+      if (Matches(record)) QueueLocked(ToApi(record));
     }
-    if (backlog_.size() > kMaxWatchBacklog) {
+    if (QueuedLocked() > kMaxWatchBacklog) {
       FinishLocked(grpc::Status(
           grpc::StatusCode::RESOURCE_EXHAUSTED,
           absl::StrCat("the watcher fell more than ", kMaxWatchBacklog,
@@ -97,30 +80,9 @@ class AuditWatch final : public grpc::ServerWriteReactor<v1::AuditRecord> {
     WriteNextLocked();
   }
 
-  void WriteNextLocked() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) {
-    if (writing_ || finished_ || backlog_.empty()) return;
-    current_ = std::move(backlog_.front());
-    backlog_.pop_front();
-    writing_ = true;
-    StartWrite(&current_);
-  }
-
-  void FinishLocked(const grpc::Status& status)
-      ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) {
-    if (finished_) return;
-    finished_ = true;
-    backlog_.clear();
-    Finish(status);
-  }
-
   audit::AuditWriter& writer_;
   const v1::WatchAuditRecordsRequest filter_;
   int64_t subscription_ = 0;
-  absl::Mutex mu_;
-  std::deque<v1::AuditRecord> backlog_ ABSL_GUARDED_BY(mu_);
-  v1::AuditRecord current_ ABSL_GUARDED_BY(mu_);
-  bool writing_ ABSL_GUARDED_BY(mu_) = false;
-  bool finished_ ABSL_GUARDED_BY(mu_) = false;
   // The caller's slot among its calls in flight, held while it watches.
   Admission::Ticket ticket_;
 };

@@ -1,6 +1,7 @@
 // CertificateAdmin: the broker's status, and KEK rotation.
 #include "absl/status/status.h"
 #include "absl/strings/str_cat.h"
+#include "broker/common/proto_duration.h"
 #include "broker/common/status_macros.h"
 #include "broker/service/admin_resources.h"
 #include "broker/service/certificate_admin_service.h"
@@ -20,8 +21,7 @@ absl::Status CertificateAdminService::Status(
     const v1::GetStatusRequest& request, v1::Status& response) const {
   absl::Duration within = kDefaultExpiringWithin;
   if (request.has_expiring_within()) {
-    within = absl::Seconds(request.expiring_within().seconds()) +
-             absl::Nanoseconds(request.expiring_within().nanos());
+    within = ToDuration(request.expiring_within());
     if (within < absl::ZeroDuration()) {
       return absl::InvalidArgumentError("expiring_within: is negative");
     }

@@ -27,8 +27,7 @@ absl::StatusOr<absl::Time> ValidationTime(
     return absl::InvalidArgumentError(
         "validation_time: must be between 1950 and 9999");
   }
-  return absl::FromUnixSeconds(time.seconds()) +
-         absl::Nanoseconds(time.nanos());
+  return FromTimestamp(time);
 }
 
 void FillVerdict(const validation::ChainVerdict& verdict,

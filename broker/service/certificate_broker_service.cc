@@ -8,6 +8,7 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
 #include "broker/common/host_name.h"
+#include "broker/common/proto_duration.h"
 #include "broker/common/status_macros.h"
 #include "broker/keyless/signature_scheme.h"
 #include "broker/service/decision_log.h"
@@ -71,13 +72,6 @@ void RecordVerdict(const v1::OnServerCertificateResponse& response,
   decision.verdict = response.accepted() ? "accept" : "reject";
   decision.reason = v1::Reason_Name(response.reason());
   decision.detail = response.detail();
-}
-
-void SetDuration(absl::Duration duration, google::protobuf::Duration* out) {
-  int64_t seconds =
-      absl::ToInt64Seconds(std::max(duration, absl::ZeroDuration()));
-  out->set_seconds(seconds);
-  out->set_nanos(0);
 }
 
 void SetTimestamp(absl::Time time, google::protobuf::Timestamp* out) {
@@ -155,7 +149,8 @@ absl::Status CertificateBrokerService::DecidePolicy(
     // Fail closed: the broker decides, and it will reject.
     response.set_override_automatic_check(true);
     response.set_validation_mode(v1::BROKER);
-    SetDuration(snapshot.default_cache_ttl(), response.mutable_cache_ttl());
+    SetWholeSeconds(snapshot.default_cache_ttl(),
+                    *response.mutable_cache_ttl());
     decision.verdict = "answer";
     decision.reason = "NO_MATCHING_RULE";
     return absl::OkStatus();
@@ -178,7 +173,7 @@ absl::Status CertificateBrokerService::DecidePolicy(
     response.set_client_certificate_available(true);
     ttl = std::min(ttl, rule->client_certificate->not_after - now);
   }
-  SetDuration(ttl, response.mutable_cache_ttl());
+  SetWholeSeconds(ttl, *response.mutable_cache_ttl());
   decision.verdict = "answer";
   decision.reason = v1::ValidationMode_Name(rule->mode);
   decision.detail = response.client_certificate_available()
@@ -348,7 +343,7 @@ absl::Status CertificateBrokerService::DecideServerCertificate(
       response.set_accepted(cached->reason == v1::ACCEPTED);
       response.set_reason(cached->reason);
       response.set_detail(cached->detail);
-      SetDuration(cached->expires - now, response.mutable_cache_ttl());
+      SetWholeSeconds(cached->expires - now, *response.mutable_cache_ttl());
       decision.leaf_fingerprint = std::move(cached->leaf_fingerprint);
       RecordVerdict(response, decision);
       decision.cached = true;
@@ -361,7 +356,7 @@ absl::Status CertificateBrokerService::DecideServerCertificate(
           "the broker holds no verdict for the chain named by "
           "certificate_chain_sha256 (never seen, evicted, expired, or the "
           "policy changed): send the request again with certificate_chain");
-      SetDuration(absl::ZeroDuration(), response.mutable_cache_ttl());
+      SetWholeSeconds(absl::ZeroDuration(), *response.mutable_cache_ttl());
       RecordVerdict(response, decision);
       return absl::OkStatus();
     }
@@ -377,7 +372,8 @@ absl::Status CertificateBrokerService::DecideServerCertificate(
     response.set_reason(v1::NO_MATCHING_RULE);
     response.set_detail(absl::StrCat("no rule matches ", decision.target,
                                      "; the default action is to reject"));
-    SetDuration(snapshot.default_cache_ttl(), response.mutable_cache_ttl());
+    SetWholeSeconds(snapshot.default_cache_ttl(),
+                    *response.mutable_cache_ttl());
     RecordVerdict(response, decision);
     return absl::OkStatus();
   }
@@ -389,7 +385,7 @@ absl::Status CertificateBrokerService::DecideServerCertificate(
   response.set_detail(verdict.detail);
   absl::Duration ttl = rule->cache_ttl;
   if (verdict.accepted()) ttl = std::min(ttl, verdict.expires - now);
-  SetDuration(ttl, response.mutable_cache_ttl());
+  SetWholeSeconds(ttl, *response.mutable_cache_ttl());
   if (ttl >= absl::Seconds(1)) {
     cache_->Insert(cache_key,
                    CachedVerdict{verdict.reason, verdict.detail,

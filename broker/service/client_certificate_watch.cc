@@ -2,11 +2,10 @@
 // re-decides them on policy changes and on a one-second tick.
 #include "broker/service/client_certificate_watch.h"
 
-#include <optional>
-
 #include "absl/strings/str_cat.h"
 #include "broker/common/log.h"
 #include "broker/service/certificate_broker_service.h"
+#include "broker/service/queued_stream.h"
 #include "broker/service/refused_stream.h"
 #include "broker/service/unary_call.h"
 #include "broker/x509/certificate.h"
@@ -31,13 +30,12 @@ std::string AnswerKey(const v1::WatchClientCertificateResponse& answer) {
                         answer.unavailable_message());
   }
   const v1::GetClientCertificateResponse& certificate = answer.certificate();
-  return absl::StrCat(
-      "certificate|", certificate.certificate_id(), "|",
-      certificate.certificate_chain_size() > 0
-          ? x509::Sha256Hex(certificate.certificate_chain(0))
-          : "",
-      "|", certificate.private_key().empty() ? "handle" : "key", "|",
-      certificate.rule_name());
+  return absl::StrCat("certificate|", certificate.certificate_id(), "|",
+                      certificate.certificate_chain_size() > 0
+                          ? x509::Sha256Hex(certificate.certificate_chain(0))
+                          : "",
+                      "|", certificate.private_key().empty() ? "handle" : "key",
+                      "|", certificate.rule_name());
 }
 
 v1::GetClientCertificateRequest AsGetRequest(
@@ -52,7 +50,7 @@ v1::GetClientCertificateRequest AsGetRequest(
 }  // namespace
 
 class ClientCertificateWatch final
-    : public grpc::ServerWriteReactor<v1::WatchClientCertificateResponse> {
+    : public QueuedStream<v1::WatchClientCertificateResponse> {
  public:
   ClientCertificateWatch(ClientCertificateWatches& hub,
                          v1::GetClientCertificateRequest request,
@@ -93,7 +91,7 @@ class ClientCertificateWatch final
   void Offer(v1::WatchClientCertificateResponse answer, absl::Time now,
              bool force) {
     absl::MutexLock lock(&mu_);
-    if (finished_) return;
+    if (FinishedLocked()) return;
     std::string key = AnswerKey(answer);
     recheck_at_ = now + kRecheckInterval;
     if (key == last_key_ && !force) return;
@@ -106,13 +104,14 @@ class ClientCertificateWatch final
     LogDecision(kRpc, peer_, last_decision_);
     last_key_ = std::move(key);
     renew_at_ = absl::InfiniteFuture();
-    if (answer.has_certificate() &&
-        answer.certificate().has_key_handle()) {
+    if (answer.has_certificate() && answer.certificate().has_key_handle()) {
       absl::Time expires = absl::FromUnixSeconds(
           answer.certificate().key_handle().expires().seconds());
       renew_at_ = now + (expires - now) * 2 / 3;
     }
-    pending_ = std::move(answer);
+    // Only the newest answer matters: it replaces one not yet written.
+    ClearQueueLocked();
+    QueueLocked(std::move(answer));
     WriteNextLocked();
   }
 
@@ -121,26 +120,8 @@ class ClientCertificateWatch final
   bool Due(absl::Time now, bool& force) {
     absl::MutexLock lock(&mu_);
     force = now >= renew_at_;
-    return !finished_ && (force || now >= recheck_at_);
+    return !FinishedLocked() && (force || now >= recheck_at_);
   }
-
-  void Stop(const grpc::Status& status) {
-    absl::MutexLock lock(&mu_);
-    FinishLocked(status);
-  }
-
-  void OnWriteDone(bool ok) override {
-    absl::MutexLock lock(&mu_);
-    writing_ = false;
-    if (!ok) {
-      FinishLocked(
-          grpc::Status(grpc::StatusCode::CANCELLED, "the watcher went away"));
-      return;
-    }
-    WriteNextLocked();
-  }
-
-  void OnCancel() override { Stop(grpc::Status::CANCELLED); }
 
   void OnDone() override {
     hub_.Remove(this);
@@ -148,22 +129,6 @@ class ClientCertificateWatch final
   }
 
  private:
-  void WriteNextLocked() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) {
-    if (writing_ || finished_ || !pending_.has_value()) return;
-    current_ = std::move(*pending_);
-    pending_.reset();
-    writing_ = true;
-    StartWrite(&current_);
-  }
-
-  void FinishLocked(const grpc::Status& status)
-      ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) {
-    if (finished_) return;
-    finished_ = true;
-    pending_.reset();
-    Finish(status);
-  }
-
   ClientCertificateWatches& hub_;
   const v1::GetClientCertificateRequest request_;
   const std::string agent_;
@@ -174,15 +139,9 @@ class ClientCertificateWatch final
   // them in turn under its own lock.
   Decision last_decision_;
 
-  absl::Mutex mu_;
   std::string last_key_ ABSL_GUARDED_BY(mu_);
   absl::Time recheck_at_ ABSL_GUARDED_BY(mu_) = absl::InfiniteFuture();
   absl::Time renew_at_ ABSL_GUARDED_BY(mu_) = absl::InfiniteFuture();
-  std::optional<v1::WatchClientCertificateResponse> pending_
-      ABSL_GUARDED_BY(mu_);
-  v1::WatchClientCertificateResponse current_ ABSL_GUARDED_BY(mu_);
-  bool writing_ ABSL_GUARDED_BY(mu_) = false;
-  bool finished_ ABSL_GUARDED_BY(mu_) = false;
 };
 
 ClientCertificateWatches::ClientCertificateWatches(
@@ -200,13 +159,14 @@ ClientCertificateWatches::~ClientCertificateWatches() {
 }
 
 grpc::ServerWriteReactor<v1::WatchClientCertificateResponse>*
-ClientCertificateWatches::Start(grpc::CallbackServerContext& context,
-                                const v1::WatchClientCertificateRequest& request,
-                                std::string agent, Admission::Ticket ticket) {
+ClientCertificateWatches::Start(
+    grpc::CallbackServerContext& context,
+    const v1::WatchClientCertificateRequest& request, std::string agent,
+    Admission::Ticket ticket) {
   using Refused = RefusedStream<v1::WatchClientCertificateResponse>;
-  auto* watch = new ClientCertificateWatch(
-      *this, AsGetRequest(request), std::move(agent), context.peer(),
-      std::move(ticket));
+  auto* watch =
+      new ClientCertificateWatch(*this, AsGetRequest(request), std::move(agent),
+                                 context.peer(), std::move(ticket));
   std::shared_ptr<const policy::PolicySnapshot> snapshot = policy_.Get();
   v1::WatchClientCertificateResponse answer;
   absl::Status status = watch->Decide(*snapshot, answer);
@@ -221,8 +181,7 @@ ClientCertificateWatches::Start(grpc::CallbackServerContext& context,
     absl::MutexLock lock(&mu_);
     if (stopping_) {
       delete watch;
-      return new Refused(
-          absl::UnavailableError("the broker is shutting down"));
+      return new Refused(absl::UnavailableError("the broker is shutting down"));
     }
     watches_.insert(watch);
     // Under the hub's lock, like every later Decide and Offer of this watch.
@@ -281,9 +240,8 @@ CertificateBrokerService::WatchClientCertificate(
   Admission::Ticket ticket;
   std::string agent;
   if (door_.admission != nullptr) {
-    if (auto refusal = door_.admission->Admit(*context, door_.service,
-                                              std::string(kRpc), agent,
-                                              ticket)) {
+    if (auto refusal = door_.admission->Admit(
+            *context, door_.service, std::string(kRpc), agent, ticket)) {
       return new RefusedStream<v1::WatchClientCertificateResponse>(*refusal);
     }
   }

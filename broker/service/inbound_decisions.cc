@@ -7,6 +7,7 @@
 #include "absl/strings/str_cat.h"
 #include "broker/common/host_name.h"
 #include "broker/common/identity_selector.h"
+#include "broker/common/proto_duration.h"
 #include "broker/common/status_macros.h"
 #include "broker/service/certificate_broker_service.h"
 #include "broker/service/server_decision.h"
@@ -52,12 +53,6 @@ absl::StatusOr<Connection> ResolveListener(const v1::Listener& listener) {
   return connection;
 }
 
-void SetDuration(absl::Duration duration, google::protobuf::Duration& out) {
-  out.set_seconds(
-      absl::ToInt64Seconds(std::max(duration, absl::ZeroDuration())));
-  out.set_nanos(0);
-}
-
 // Reject fills a rejecting answer.
 void Reject(v1::Reason reason, std::string detail,
             v1::OnClientCertificateResponse& response, Decision& decision) {
@@ -82,11 +77,11 @@ absl::Status NamePeer(const policy::InboundRule& rule, const X509* leaf,
   for (const std::string& uri : names.uris) peer.add_uris(uri);
   peer.set_subject(x509::SubjectName(leaf));
   peer.set_certificate_sha256(x509::Sha256(leaf_der));
-  const bool allowed = std::any_of(
-      rule.allowed_peers.begin(), rule.allowed_peers.end(),
-      [&](const std::string& selector) {
-        return SelectorMatches(selector, *identity);
-      });
+  const bool allowed =
+      std::any_of(rule.allowed_peers.begin(), rule.allowed_peers.end(),
+                  [&](const std::string& selector) {
+                    return SelectorMatches(selector, *identity);
+                  });
   if (!allowed) {
     return absl::PermissionDeniedError(
         absl::StrCat("the peer '", *identity, "' is not among inbound rule '",
@@ -105,13 +100,14 @@ absl::Status DecideNegotiation(const policy::PolicySnapshot& snapshot,
   decision.policy_version = snapshot.version();
   response.set_policy_version(snapshot.version());
   decision.verdict = "answer";
-  const policy::InboundRule* rule = snapshot.inbound_rules().Find(
-      connection.listener, connection.sni, connection.sni_is_ip,
-      decision.agent);
+  const policy::InboundRule* rule =
+      snapshot.inbound_rules().Find(connection.listener, connection.sni,
+                                    connection.sni_is_ip, decision.agent);
   if (rule == nullptr) {
     // Fail closed: ask, and OnClientCertificate rejects whatever comes.
     response.set_mode(v1::REQUIRE);
-    SetDuration(snapshot.default_cache_ttl(), *response.mutable_cache_ttl());
+    SetWholeSeconds(snapshot.default_cache_ttl(),
+                    *response.mutable_cache_ttl());
     decision.reason = "NO_MATCHING_RULE";
     decision.detail = "REQUIRE, and every certificate will be rejected";
     return absl::OkStatus();
@@ -124,10 +120,10 @@ absl::Status DecideNegotiation(const policy::PolicySnapshot& snapshot,
       response.add_acceptable_ca_names(name);
     }
   }
-  SetDuration(rule->match->cache_ttl, *response.mutable_cache_ttl());
+  SetWholeSeconds(rule->match->cache_ttl, *response.mutable_cache_ttl());
   decision.reason = v1::ClientCertificateMode_Name(rule->mode);
-  decision.detail = absl::StrCat(response.acceptable_ca_names_size(),
-                                 " acceptable CA names");
+  decision.detail =
+      absl::StrCat(response.acceptable_ca_names_size(), " acceptable CA names");
   return absl::OkStatus();
 }
 
@@ -151,11 +147,12 @@ absl::Status DecideClientChain(const policy::PolicySnapshot& snapshot,
     decision.leaf_fingerprint = x509::Sha256Hex(request.certificate_chain(0));
     CB_ASSIGN_OR_RETURN(chain, ParseServerChain(request.certificate_chain()));
   }
-  const policy::InboundRule* rule = snapshot.inbound_rules().Find(
-      connection.listener, connection.sni, connection.sni_is_ip,
-      decision.agent);
+  const policy::InboundRule* rule =
+      snapshot.inbound_rules().Find(connection.listener, connection.sni,
+                                    connection.sni_is_ip, decision.agent);
   if (rule == nullptr) {
-    SetDuration(snapshot.default_cache_ttl(), *response.mutable_cache_ttl());
+    SetWholeSeconds(snapshot.default_cache_ttl(),
+                    *response.mutable_cache_ttl());
     Reject(v1::NO_MATCHING_RULE,
            absl::StrCat("no inbound rule matches ", decision.target,
                         "; the default action is to reject"),
@@ -164,7 +161,7 @@ absl::Status DecideClientChain(const policy::PolicySnapshot& snapshot,
   }
   decision.rule = rule->match->name;
   response.set_rule_name(rule->match->name);
-  SetDuration(rule->match->cache_ttl, *response.mutable_cache_ttl());
+  SetWholeSeconds(rule->match->cache_ttl, *response.mutable_cache_ttl());
   if (rule->mode == v1::IGNORE || !sent) {
     if (rule->mode == v1::REQUIRE) {
       Reject(v1::CLIENT_CERTIFICATE_MISSING,
@@ -196,9 +193,9 @@ absl::Status DecideClientChain(const policy::PolicySnapshot& snapshot,
     Reject(verdict.reason, verdict.detail, response, decision);
     return absl::OkStatus();
   }
-  absl::Status named = NamePeer(*rule, chain.front().get(),
-                                request.certificate_chain(0),
-                                *response.mutable_peer());
+  absl::Status named =
+      NamePeer(*rule, chain.front().get(), request.certificate_chain(0),
+               *response.mutable_peer());
   if (!named.ok()) {
     response.clear_peer();
     Reject(v1::PEER_NOT_ALLOWED, std::string(named.message()), response,
@@ -207,12 +204,12 @@ absl::Status DecideClientChain(const policy::PolicySnapshot& snapshot,
   }
   response.set_accepted(true);
   response.set_reason(v1::ACCEPTED);
-  response.set_detail(verdict.detail.empty()
-                          ? absl::StrCat("accepted as ",
-                                         response.peer().identity())
-                          : verdict.detail);
-  SetDuration(std::min(rule->match->cache_ttl, verdict.expires - now),
-              *response.mutable_cache_ttl());
+  response.set_detail(
+      verdict.detail.empty()
+          ? absl::StrCat("accepted as ", response.peer().identity())
+          : verdict.detail);
+  SetWholeSeconds(std::min(rule->match->cache_ttl, verdict.expires - now),
+                  *response.mutable_cache_ttl());
   decision.verdict = "accept";
   decision.reason = "ACCEPTED";
   decision.detail = absl::StrCat("peer ", response.peer().identity());
@@ -225,11 +222,10 @@ grpc::ServerUnaryReactor* CertificateBrokerService::GetNegotiationPolicy(
     grpc::CallbackServerContext* context,
     const v1::GetNegotiationPolicyRequest* request,
     v1::GetNegotiationPolicyResponse* response) {
-  return ServeUnary(door_, audit_, context, "GetNegotiationPolicy",
-                    [&](Decision& decision) {
-                      return DecideNegotiation(*policy_.Get(), *request,
-                                               *response, decision);
-                    });
+  return ServeUnary(
+      door_, audit_, context, "GetNegotiationPolicy", [&](Decision& decision) {
+        return DecideNegotiation(*policy_.Get(), *request, *response, decision);
+      });
 }
 
 grpc::ServerUnaryReactor* CertificateBrokerService::OnClientCertificate(

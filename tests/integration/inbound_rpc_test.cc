@@ -49,8 +49,8 @@ class InboundRpcTest : public ::testing::Test {
  protected:
   static void SetUpTestSuite() {
     dir_ = new TempDir();
-    mesh_ = new devpki::Issued(
-        MustIssue(devpki::RootSpec("Mesh Root"), nullptr));
+    mesh_ =
+        new devpki::Issued(MustIssue(devpki::RootSpec("Mesh Root"), nullptr));
     partners_ = new devpki::Issued(
         MustIssue(devpki::RootSpec("Partners Root"), nullptr));
     revoked_ = new devpki::Issued(MustIssue(Client("web", "web"), mesh_));
@@ -115,12 +115,7 @@ class InboundRpcTest : public ::testing::Test {
   }
 
   static std::string SubjectDer(const devpki::Issued& issued) {
-    uint8_t* der = nullptr;
-    int length =
-        i2d_X509_NAME(X509_get_subject_name(issued.certificate.get()), &der);
-    std::string out(reinterpret_cast<char*>(der), length);
-    OPENSSL_free(der);
-    return out;
+    return x509::NameToDer(X509_get_subject_name(issued.certificate.get()));
   }
 
   static TempDir* dir_;
@@ -181,7 +176,8 @@ TEST_F(InboundRpcTest, AcceptsAllowedPeerAndNamesIt) {
   EXPECT_EQ(verdict.reason(), v1::ACCEPTED);
   EXPECT_EQ(verdict.rule_name(), "sidecar");
   EXPECT_EQ(verdict.peer().identity(), "spiffe://mesh.test/ns/web/sa/frontend");
-  EXPECT_EQ(verdict.peer().spiffe_id(), "spiffe://mesh.test/ns/web/sa/frontend");
+  EXPECT_EQ(verdict.peer().spiffe_id(),
+            "spiffe://mesh.test/ns/web/sa/frontend");
   EXPECT_EQ(verdict.peer().subject(), "CN=frontend");
   EXPECT_EQ(verdict.peer().certificate_sha256(), x509::Sha256(web.Der()));
   EXPECT_EQ(verdict.decision_id().size(), 32u);

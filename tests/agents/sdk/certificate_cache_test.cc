@@ -11,6 +11,7 @@
 #include "absl/time/clock.h"
 #include "agents/sdk/client_core.h"
 #include "broker/x509/boringssl.h"
+#include "broker/x509/certificate.h"
 #include "certbroker/agent/broker_client.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
@@ -147,12 +148,8 @@ TEST_F(CertificateCacheTest, SecondAnswerIsACacheHit) {
   with_algorithms.add_signature_algorithms(kEcdsaP256Sha256);
   ASSERT_TRUE(client->GetClientCertificate(with_algorithms).ok());
   auto with_issuers = CertificateRequest("api.example.test");
-  uint8_t* name = nullptr;
-  int name_length = i2d_X509_NAME(
-      X509_get_subject_name(pki_.intermediate.certificate.get()), &name);
-  ASSERT_GT(name_length, 0);
-  with_issuers.add_acceptable_issuers(name, name_length);
-  OPENSSL_free(name);
+  with_issuers.add_acceptable_issuers(x509::NameToDer(
+      X509_get_subject_name(pki_.intermediate.certificate.get())));
   ASSERT_TRUE(client->GetClientCertificate(with_issuers).ok());
   EXPECT_EQ(attempts_.load(), 3);
   EXPECT_EQ(client->cache_stats().entries, 3u);
