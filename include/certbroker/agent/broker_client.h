@@ -167,38 +167,43 @@ class BrokerClient {
   // status, or a status for which IsBrokerUnavailable is true. They may be
   // called from the client's callbacks (the answer does not need the
   // callback threads), though that holds the callback thread meanwhile.
-  virtual absl::StatusOr<v1::GetCertificatePolicyResponse>
-  GetCertificatePolicy(const v1::GetCertificatePolicyRequest& request) = 0;
-  virtual absl::StatusOr<v1::GetClientCertificateResponse>
-  GetClientCertificate(const v1::GetClientCertificateRequest& request) = 0;
-  virtual absl::StatusOr<v1::OnServerCertificateResponse> OnServerCertificate(
-      const v1::OnServerCertificateRequest& request) = 0;
-  virtual absl::StatusOr<v1::SignResponse> Sign(
-      const v1::SignRequest& request) = 0;
-  virtual absl::StatusOr<v1::GetNegotiationPolicyResponse>
-  GetNegotiationPolicy(const v1::GetNegotiationPolicyRequest& request) = 0;
-  virtual absl::StatusOr<v1::OnClientCertificateResponse> OnClientCertificate(
-      const v1::OnClientCertificateRequest& request) = 0;
+  virtual absl::StatusOr<::certbroker::v1::GetCertificatePolicyResponse>
+  GetCertificatePolicy(
+      const ::certbroker::v1::GetCertificatePolicyRequest& request) = 0;
+  virtual absl::StatusOr<::certbroker::v1::GetClientCertificateResponse>
+  GetClientCertificate(
+      const ::certbroker::v1::GetClientCertificateRequest& request) = 0;
+  virtual absl::StatusOr<::certbroker::v1::OnServerCertificateResponse>
+  OnServerCertificate(
+      const ::certbroker::v1::OnServerCertificateRequest& request) = 0;
+  virtual absl::StatusOr<::certbroker::v1::SignResponse> Sign(
+      const ::certbroker::v1::SignRequest& request) = 0;
+  virtual absl::StatusOr<::certbroker::v1::GetNegotiationPolicyResponse>
+  GetNegotiationPolicy(
+      const ::certbroker::v1::GetNegotiationPolicyRequest& request) = 0;
+  virtual absl::StatusOr<::certbroker::v1::OnClientCertificateResponse>
+  OnClientCertificate(
+      const ::certbroker::v1::OnClientCertificateRequest& request) = 0;
 
   // The asynchronous calls: the same answers, given to `done` exactly once.
   // The request is copied; it need not outlive the call.
   virtual void GetCertificatePolicyAsync(
-      const v1::GetCertificatePolicyRequest& request,
-      Callback<v1::GetCertificatePolicyResponse> done) = 0;
+      const ::certbroker::v1::GetCertificatePolicyRequest& request,
+      Callback<::certbroker::v1::GetCertificatePolicyResponse> done) = 0;
   virtual void GetClientCertificateAsync(
-      const v1::GetClientCertificateRequest& request,
-      Callback<v1::GetClientCertificateResponse> done) = 0;
+      const ::certbroker::v1::GetClientCertificateRequest& request,
+      Callback<::certbroker::v1::GetClientCertificateResponse> done) = 0;
   virtual void OnServerCertificateAsync(
-      const v1::OnServerCertificateRequest& request,
-      Callback<v1::OnServerCertificateResponse> done) = 0;
-  virtual void SignAsync(const v1::SignRequest& request,
-                         Callback<v1::SignResponse> done) = 0;
+      const ::certbroker::v1::OnServerCertificateRequest& request,
+      Callback<::certbroker::v1::OnServerCertificateResponse> done) = 0;
+  virtual void SignAsync(const ::certbroker::v1::SignRequest& request,
+                         Callback<::certbroker::v1::SignResponse> done) = 0;
   virtual void GetNegotiationPolicyAsync(
-      const v1::GetNegotiationPolicyRequest& request,
-      Callback<v1::GetNegotiationPolicyResponse> done) = 0;
+      const ::certbroker::v1::GetNegotiationPolicyRequest& request,
+      Callback<::certbroker::v1::GetNegotiationPolicyResponse> done) = 0;
   virtual void OnClientCertificateAsync(
-      const v1::OnClientCertificateRequest& request,
-      Callback<v1::OnClientCertificateResponse> done) = 0;
+      const ::certbroker::v1::OnClientCertificateRequest& request,
+      Callback<::certbroker::v1::OnClientCertificateResponse> done) = 0;
 
   // WatchClientCertificate keeps a WatchClientCertificate stream open and
   // passes every message to `on_update`, in order, on a client thread.
@@ -210,8 +215,10 @@ class BrokerClient {
   // broker's code (then the watch stops). Callbacks of one watch never run
   // concurrently; on_update runs on a gRPC thread, so keep it short.
   virtual std::unique_ptr<ClientCertificateWatch> WatchClientCertificate(
-      const v1::WatchClientCertificateRequest& request,
-      std::function<void(const v1::WatchClientCertificateResponse&)> on_update,
+      const ::certbroker::v1::WatchClientCertificateRequest& request,
+      std::function<
+          void(const ::certbroker::v1::WatchClientCertificateResponse&)>
+          on_update,
       std::function<void(const absl::Status&)> on_error) = 0;
 
   // cache_stats counts the local cache's hits and misses.

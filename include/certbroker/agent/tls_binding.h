@@ -91,7 +91,7 @@ struct TlsOutcome {
   // kServerCertificate and kClientCertificateCheck. REASON_UNSPECIFIED when
   // the failure was not a verdict (an error status, the broker unavailable,
   // a bad answer); detail then says what happened.
-  v1::Reason reason = v1::REASON_UNSPECIFIED;
+  ::certbroker::v1::Reason reason = ::certbroker::v1::REASON_UNSPECIFIED;
   std::string detail;
   std::string decision_id;
   std::string rule_name;
@@ -118,13 +118,14 @@ struct ClientCertificateInfo {
 // PeerInfo is what the server side learned about the connecting client.
 struct PeerInfo {
   // mode is the negotiation mode the broker chose for the connection.
-  v1::ClientCertificateMode mode = v1::CLIENT_CERTIFICATE_MODE_UNSPECIFIED;
+  ::certbroker::v1::ClientCertificateMode mode =
+      ::certbroker::v1::CLIENT_CERTIFICATE_MODE_UNSPECIFIED;
   // anonymous is true when the client sent no certificate and the mode
   // allowed it (IGNORE, or REQUEST without one).
   bool anonymous = false;
   // identity is the accepted peer's identity (set when the broker accepted
   // its certificate).
-  v1::PeerIdentity identity;
+  ::certbroker::v1::PeerIdentity identity;
 };
 
 // TlsBindingStats count the binding's broker work since it was created.
@@ -172,7 +173,7 @@ class TlsBinding {
   // sni (else host) is sent as SNI and is the name the certificate is
   // checked against. Call before the handshake starts. Fails with
   // INVALID_ARGUMENT when the target has no host or url.
-  absl::Status AttachClient(SSL* ssl, const v1::Target& target);
+  absl::Status AttachClient(SSL* ssl, const ::certbroker::v1::Target& target);
 
   // AttachServer prepares a server SSL made from a context ConfigureServer
   // configured. Call before the handshake starts.

@@ -128,7 +128,7 @@ SdkPki SdkPki::Generate() {
   pki.server = MustIssue(
       devpki::ServerSpec("server.test",
                          {"exportable.test", "keyless.test", "both.test",
-                          "untrusted.test", "server.test"},
+                          "untrusted.test", "server.test", "nginx.test"},
                          {"127.0.0.1"}),
       &pki.server_root);
   pki.other_root = MustIssue(devpki::RootSpec("SDK Other Root"), nullptr);
