@@ -83,6 +83,11 @@ void JobPeersTest::SetUp() {
       alias )",
                                  dir_.Path("www/files/"), R"(;
       limit_rate 256k;
+    }
+    location /paced/ {
+      alias )",
+                                 dir_.Path("www/files/"), R"(;
+      limit_rate 20m;
     })");
   auto started = StartNginx(dir_, nginx, port_);
   ASSERT_TRUE(started.ok()) << started.status();

@@ -32,8 +32,8 @@ int64_t FileSize(const std::string& path);
 // JobPeersTest starts, for each test: an SdkPki, certbrokerd with
 // BrokerConfig() on a fixed loopback port, a BrokerClient and a TlsBinding
 // (trust store: server-root), and nginx serving dir/www/files/ as
-// /files/ (data.bin: 4 MiB, small.bin: 1 MiB) and, at 256 KiB/s, as
-// /slow/, with an access log.
+// /files/ (data.bin: 4 MiB, small.bin: 1 MiB), at 256 KiB/s as /slow/ and
+// at 20 MiB/s as /paced/, with an access log.
 class JobPeersTest : public ::testing::Test {
  protected:
   void SetUp() override;
