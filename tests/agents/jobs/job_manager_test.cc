@@ -37,6 +37,7 @@ namespace {
 using agent::v1::Job;
 using agent::v1::JobState;
 using ::testing::HasSubstr;
+using ::testing::Not;
 
 class JobManagerTest : public JobPeersTest {
  protected:
@@ -73,7 +74,8 @@ class JobManagerTest : public JobPeersTest {
     (*request.mutable_options()->mutable_resolve())["exportable.test"] =
         "127.0.0.1";
     for (const char* host :
-         {"keyless.test", "untrusted.test", "nginx.test", "nocert.test"}) {
+         {"keyless.test", "untrusted.test", "nginx.test", "tolerant.test",
+          "strict.test"}) {
       (*request.mutable_options()->mutable_resolve())[host] = "127.0.0.1";
     }
     auto job = manager_->Create(request);
@@ -284,6 +286,51 @@ TEST_F(JobManagerTest, RestartResumesFromTheJournal) {
     if (absl::StrContains(line, " 206 ")) resumed = true;
   }
   EXPECT_TRUE(resumed) << "no 206 in the access log";
+}
+
+TEST_F(JobManagerTest, IgnoresALocalErrorOnlyWhereTheRuleAllowsIt) {
+  // Mode BOTH: the local check must pass too. The server's certificate
+  // does not name tolerant.test or strict.test; only the first rule
+  // tolerates that.
+  ReloadBroker(absl::StrReplaceAll(BrokerConfig(), {{"inbound_rules:", R"(  - name: tolerant
+    match: { hosts: [tolerant.test] }
+    client_certificate: exportable-client
+    server_validation:
+      trust_bundles: [server-roots]
+      mode: BOTH
+      allowed_errors: [HOSTNAME_MISMATCH]
+  - name: strict
+    match: { hosts: [strict.test] }
+    client_certificate: exportable-client
+    server_validation: { trust_bundles: [server-roots], mode: BOTH }
+inbound_rules:)"}}));
+  agent::v1::JobOptions ignoring;
+  ignoring.add_ignore_local_errors(v1::HOSTNAME_MISMATCH);
+  SetWholeSeconds(absl::Hours(1), *ignoring.mutable_min_retry_delay());
+  agent::v1::JobOptions not_ignoring;
+  SetWholeSeconds(absl::Hours(1), *not_ignoring.mutable_min_retry_delay());
+
+  std::string unasked = NewJob(
+      {File(Url("tolerant.test", "/files/small.bin"), Out("unasked"))},
+      not_ignoring);
+  Job job = WaitForState(unasked, agent::v1::TRANSIENT_ERROR);
+  EXPECT_EQ(job.error().context(), agent::v1::SERVER_CERTIFICATE);
+  EXPECT_THAT(job.error().message(), HasSubstr("local check"));
+
+  std::string not_allowed = NewJob(
+      {File(Url("strict.test", "/files/small.bin"), Out("not-allowed"))},
+      ignoring);
+  job = WaitForState(not_allowed, agent::v1::TRANSIENT_ERROR);
+  EXPECT_EQ(job.error().context(), agent::v1::SERVER_CERTIFICATE);
+  EXPECT_THAT(job.error().message(),
+              HasSubstr("does not allow HOSTNAME_MISMATCH"));
+  EXPECT_TRUE(AccessLog().empty()) << "a request reached the server";
+
+  std::string allowed = NewJob(
+      {File(Url("tolerant.test", "/files/small.bin"), Out("allowed"))},
+      ignoring);
+  job = WaitForState(allowed, agent::v1::TRANSFERRED);
+  EXPECT_EQ(job.files(0).sha256(), Sha256Hex(small_));
 }
 
 TEST_F(JobManagerTest, NotFoundIsAPermanentError) {
