@@ -51,7 +51,7 @@ TEST_F(LocalErrorsTest, AskedAndAllowedByTheRuleIsTolerated) {
   EXPECT_TRUE(result.verdict.accepted);
   EXPECT_EQ(result.verdict.rule_name, "lenient");
   EXPECT_EQ(result.verdict.local_check,
-            "hostname mismatch (tolerated: the rule allows "
+            "Hostname mismatch (tolerated: the rule allows "
             "HOSTNAME_MISMATCH)");
   EXPECT_THAT(result.response, HasSubstr("Subject: CN=sdk-client"));
 }
@@ -62,9 +62,9 @@ TEST_F(LocalErrorsTest, AllowedByTheRuleButNotAskedFails) {
   EXPECT_EQ(result.error, make_error_code(TlsErrc::kBrokerRejected))
       << result.error.message();
   EXPECT_EQ(result.verdict.reason, v1::AGENT_REJECTED);
-  EXPECT_EQ(result.verdict.local_check, "hostname mismatch");
+  EXPECT_EQ(result.verdict.local_check, "Hostname mismatch");
   EXPECT_THAT(result.verdict.detail,
-              HasSubstr("the agent's own verification failed: hostname "
+              HasSubstr("the agent's own verification failed: Hostname "
                         "mismatch"));
 }
 
@@ -77,7 +77,7 @@ TEST_F(LocalErrorsTest, AskedButNotAllowedByTheRuleFails) {
   EXPECT_EQ(result.verdict.reason, v1::AGENT_REJECTED);
   EXPECT_EQ(result.verdict.rule_name, "strict");
   EXPECT_EQ(result.verdict.local_check,
-            "hostname mismatch (not ignored: the rule does not allow "
+            "Hostname mismatch (not ignored: the rule does not allow "
             "HOSTNAME_MISMATCH)");
 }
 
@@ -89,7 +89,7 @@ TEST_F(LocalErrorsTest, IgnoringAnotherErrorDoesNotTolerateAMismatch) {
                 "", options);
   EXPECT_EQ(result.error, make_error_code(TlsErrc::kBrokerRejected));
   EXPECT_EQ(result.verdict.reason, v1::AGENT_REJECTED);
-  EXPECT_EQ(result.verdict.local_check, "hostname mismatch");
+  EXPECT_EQ(result.verdict.local_check, "Hostname mismatch");
 }
 
 }  // namespace

@@ -128,8 +128,9 @@ class FetchTest : public BrokerBackedTest {
                                      "--broker=" + broker_->addresses()[0],
                                      "--connect_timeout=30",
                                      "--idle_timeout=30"};
-    for (const char* host : {"exportable.test", "keyless.test",
-                             "untrusted.test", "mismatch.test"}) {
+    for (const char* host :
+         {"exportable.test", "keyless.test", "untrusted.test", "mismatch.test",
+          "lenient.test"}) {
       argv.push_back(absl::StrCat("--resolve=", host, ":127.0.0.1"));
     }
     argv.insert(argv.end(), extra.begin(), extra.end());
@@ -462,6 +463,29 @@ TEST_F(FetchTest, ReadsAChunkedResponse) {
                                "GET /chunked/text.txt HTTP/1.1 200 range=\"-\" "
                                "if_range=\"-\" client=\"CN=sdk-client\" "
                                "te=\"chunked\"")));
+}
+
+TEST_F(FetchTest, IgnoresALocalErrorOnlyWhenAskedAndAllowed) {
+  // lenient.test: mode BOTH, the rule allows HOSTNAME_MISMATCH, nginx's
+  // certificate does not name it.
+  std::string trust = "--trust_store=" + dir_.Path("pki/server-root.pem");
+  CommandResult refused =
+      Fetch(Url("lenient.test", "/files/data.bin"), {trust});
+  EXPECT_EQ(refused.exit_code, 5) << refused.err;
+  EXPECT_THAT(refused.err, HasSubstr("broker_reason: AGENT_REJECTED\n"));
+  EXPECT_THAT(refused.err, HasSubstr("(local check: Hostname mismatch)"));
+  EXPECT_THAT(AccessLog(), ::testing::IsEmpty());
+
+  CommandResult result = Fetch(Url("lenient.test", "/files/data.bin"),
+                               {trust, "--ignore_local_error=HOSTNAME_MISMATCH",
+                                "--sha256=" + Sha256Hex(data_)});
+  ASSERT_EQ(result.exit_code, 0) << result.err;
+  EXPECT_TRUE(ReadFile(out_) == data_);
+
+  CommandResult bad = Fetch(Url("lenient.test", "/files/data.bin"),
+                            {"--ignore_local_error=NOPE"});
+  EXPECT_EQ(bad.exit_code, 1);
+  EXPECT_THAT(bad.err, HasSubstr("--ignore_local_error must name a reason"));
 }
 
 TEST_F(FetchTest, SilentServerTimesOutInTheHandshake) {
