@@ -28,6 +28,7 @@
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
 #include "tests/agents/tls/tls_test_env.h"
+#include "tests/agents/transfer/transfer_test_support.h"
 
 namespace certbroker::testing {
 namespace {
@@ -40,35 +41,6 @@ using transfer::DownloadOptions;
 using transfer::ErrorContext;
 using transfer::FetchResult;
 
-std::string Sha256Hex(const std::string& data) {
-  uint8_t digest[SHA256_DIGEST_LENGTH];
-  SHA256(reinterpret_cast<const uint8_t*>(data.data()), data.size(), digest);
-  return absl::BytesToHexString(
-      absl::string_view(reinterpret_cast<const char*>(digest), sizeof(digest)));
-}
-
-std::string MakeData(size_t size, uint32_t seed) {
-  std::string data(size, '\0');
-  uint32_t state = seed * 2654435761u + 1;
-  for (char& c : data) {
-    state = state * 1664525u + 1013904223u;
-    c = static_cast<char>(state >> 24);
-  }
-  return data;
-}
-
-std::string ReadFile(const std::string& path) {
-  std::ifstream in(path, std::ios::binary);
-  std::stringstream text;
-  text << in.rdbuf();
-  return text.str();
-}
-
-int64_t FileSize(const std::string& path) {
-  struct stat st;
-  return ::stat(path.c_str(), &st) == 0 ? st.st_size : -1;
-}
-
 class DownloadTest : public BrokerBackedTest {
  protected:
   void SetUp() override {
@@ -79,27 +51,7 @@ class DownloadTest : public BrokerBackedTest {
     NginxOptions options;
     options.access_log = dir_.Path("nginx/access.log");
     options.log_connection = true;
-    // /slow/ is rate-limited unless the request has a Range: a download
-    // can be cancelled part-way, the resume is fast.
-    options.locations = absl::StrCat(R"(
-    location /files/ { }
-    location /slow/ {
-      alias )",
-                                     dir_.Path("www/files/"), R"(;
-      if ($http_range = "") { set $limit_rate 256k; }
-    }
-    location = /old/data.bin {
-      absolute_redirect off;
-      return 302 /files/data.bin;
-    }
-    location /chunked/ {
-      alias )",
-                                     dir_.Path("www/files/"), R"(;
-      default_type text/plain;
-      sub_filter_types *;
-      sub_filter_once off;
-      sub_filter "FOO" "BAR";
-    })");
+    options.locations = TransferLocations(dir_.Path("www/files/"));
     auto nginx = StartNginx(dir_, options, port_);
     ASSERT_TRUE(nginx.ok()) << nginx.status();
     nginx_ = std::move(nginx).value();
