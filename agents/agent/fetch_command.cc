@@ -47,7 +47,8 @@ absl::StatusOr<FetchArgs> Parse(const std::vector<std::string>& args) {
                                             "resolve",
                                             "max_redirects",
                                             "connect_timeout",
-                                            "idle_timeout"};
+                                            "idle_timeout",
+                                            "ignore_local_error"};
   for (size_t i = 0; i < args.size(); ++i) {
     const std::string& arg = args[i];
     if (arg == "--") {
@@ -145,6 +146,16 @@ absl::StatusOr<FetchArgs> Parse(const std::vector<std::string>& args) {
     } else if (name == "idle_timeout") {
       absl::Status ok = seconds(parsed.options.idle_timeout);
       if (!ok.ok()) return ok;
+    } else if (name == "ignore_local_error") {
+      v1::Reason reason = v1::REASON_UNSPECIFIED;
+      if (!v1::Reason_Parse(absl::AsciiStrToUpper(*value), &reason) ||
+          reason == v1::REASON_UNSPECIFIED || reason == v1::ACCEPTED) {
+        return absl::InvalidArgumentError(absl::StrCat(
+            "--ignore_local_error must name a reason (HOSTNAME_MISMATCH, "
+            "EXPIRED, ...), not \"",
+            *value, "\""));
+      }
+      parsed.options.ignore_local_errors.push_back(reason);
     }
   }
   if (parsed.help) return parsed;
@@ -226,6 +237,10 @@ flags:
   --max_redirects N            redirects to follow (default 5)
   --connect_timeout SECONDS    connect + TLS handshake (default 30)
   --idle_timeout SECONDS       no-progress timeout (default 60)
+  --ignore_local_error REASON  tolerate this local check error (rules in
+                               mode AGENT or BOTH), where the broker's
+                               rule allows it (repeatable; for instance
+                               HOSTNAME_MISMATCH, EXPIRED, UNTRUSTED_ROOT)
 
 exit codes:
   0  the file is complete

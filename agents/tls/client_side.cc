@@ -4,6 +4,7 @@
 // Sign when the certificate is not exportable (SSL_PRIVATE_KEY_METHOD).
 #include <openssl/ssl.h>
 
+#include <algorithm>
 #include <string>
 #include <vector>
 
@@ -47,10 +48,11 @@ v1::Reason LocalReason(int error) {
 
 // LocalCheck verifies the peer's chain against the binding's trust store
 // and the server name. Returns "ok" or the error text, and whether it
-// passed (an error listed in `allowed` passes).
+// passed: an error passes only when the connection asked to ignore it
+// (`ignore`) and the rule allows it (the policy's allowed_errors).
 bool LocalCheck(SSL* ssl, X509_STORE* store, const std::string& name,
                 const v1::GetCertificatePolicyResponse& policy,
-                std::string& text) {
+                const std::vector<v1::Reason>& ignore, std::string& text) {
   if (store == nullptr) {
     text = "no local trust store configured (trust_store_pem_file)";
     return false;
@@ -99,13 +101,19 @@ bool LocalCheck(SSL* ssl, X509_STORE* store, const std::string& name,
   ERR_clear_error();
   text = X509_verify_cert_error_string(error);
   v1::Reason reason = LocalReason(error);
+  if (reason == v1::REASON_UNSPECIFIED ||
+      std::find(ignore.begin(), ignore.end(), reason) == ignore.end()) {
+    return false;
+  }
   for (int allowed : policy.allowed_errors()) {
-    if (reason != v1::REASON_UNSPECIFIED && allowed == reason) {
+    if (allowed == reason) {
       text = absl::StrCat(text, " (tolerated: the rule allows ",
                           v1::Reason_Name(reason), ")");
       return true;
     }
   }
+  text = absl::StrCat(text, " (not ignored: the rule does not allow ",
+                      v1::Reason_Name(reason), ")");
   return false;
 }
 
@@ -173,7 +181,7 @@ enum ssl_verify_result_t VerifyServer(SSL* ssl, uint8_t* out_alert) {
         policy.validation_mode() == v1::BOTH) {
       std::string text;
       bool passed = LocalCheck(ssl, binding.trust_store(), state->server_name,
-                               policy, text);
+                               policy, state->ignore_local_errors, text);
       state->local_check = text;
       request.mutable_agent_verification()->set_accepted(passed);
       if (!passed) request.mutable_agent_verification()->set_detail(text);

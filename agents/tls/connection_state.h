@@ -12,6 +12,7 @@
 #include <memory>
 #include <string>
 #include <utility>
+#include <vector>
 
 #include "absl/base/thread_annotations.h"
 #include "absl/status/statusor.h"
@@ -41,7 +42,9 @@ struct ConnectionState {
   bool is_client = true;
   v1::Target target;        // Client side.
   std::string server_name;  // Client side: the name the chain must cover.
-  std::string sni;          // Server side: the ClientHello's SNI.
+  // Client side: the local errors the connection asks to tolerate.
+  std::vector<v1::Reason> ignore_local_errors;
+  std::string sni;  // Server side: the ClientHello's SNI.
 
   absl::Mutex mu;
   Question<v1::GetCertificatePolicyResponse> policy ABSL_GUARDED_BY(mu);

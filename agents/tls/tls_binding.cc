@@ -144,7 +144,8 @@ absl::Status TlsBinding::ConfigureServer(SSL_CTX* ctx) {
   return absl::OkStatus();
 }
 
-absl::Status TlsBinding::AttachClient(SSL* ssl, const v1::Target& target) {
+absl::Status TlsBinding::AttachClient(SSL* ssl, const v1::Target& target,
+                                      const TlsConnectionOptions& options) {
   if (ssl == nullptr) return absl::InvalidArgumentError("null SSL");
   if (tls_internal::BindingOf(SSL_get_SSL_CTX(ssl)) != impl_.get()) {
     return absl::FailedPreconditionError(
@@ -170,6 +171,7 @@ absl::Status TlsBinding::AttachClient(SSL* ssl, const v1::Target& target) {
   auto state = Attach(ssl, impl_.get(), /*is_client=*/true);
   state->target = target;
   state->server_name = name;
+  state->ignore_local_errors = options.ignore_local_errors;
   SSL_set_connect_state(ssl);
   // SNI carries DNS names only (RFC 6066), not IP literals.
   bool is_ip = name.find(':') != std::string::npos ||

@@ -71,21 +71,6 @@ enum class DownloadPhase {
   kTransferring,  // Receiving the body.
 };
 
-// DownloadCallbacks are called on the event loop's thread. Any may be empty.
-struct DownloadCallbacks {
-  // on_phase is called when the phase changes.
-  std::function<void(DownloadPhase)> on_phase;
-  // on_progress is called as bytes arrive with the part file's size and
-  // the file's total size (-1 when unknown).
-  std::function<void(uint64_t bytes, int64_t total)> on_progress;
-  // on_notice receives one-line notices (a resume, a restart from zero and
-  // why, a redirect).
-  std::function<void(const std::string&)> on_notice;
-  // on_done is called once, last, with the result (FetchResult::error set
-  // on failure, "cancelled" with kTransport after Cancel).
-  std::function<void(struct FetchResult)> on_done;
-};
-
 // FetchResult is what a download did.
 struct FetchResult {
   // error is set when the download failed; the target is then untouched.
@@ -109,6 +94,21 @@ struct FetchResult {
   std::string sha256_hex;
 };
 
+// DownloadCallbacks are called on the event loop's thread. Any may be empty.
+struct DownloadCallbacks {
+  // on_phase is called when the phase changes.
+  std::function<void(DownloadPhase)> on_phase;
+  // on_progress is called as bytes arrive with the part file's size and
+  // the file's total size (-1 when unknown).
+  std::function<void(uint64_t bytes, int64_t total)> on_progress;
+  // on_notice receives one-line notices (a resume, a restart from zero and
+  // why, a redirect).
+  std::function<void(const std::string&)> on_notice;
+  // on_done is called once, last, with the result (FetchResult::error set
+  // on failure, "cancelled" with kTransport after Cancel).
+  std::function<void(FetchResult)> on_done;
+};
+
 // ConnectionPool keeps idle keep-alive connections of one event loop (at
 // most a few per host and port, closed after an idle time) for reuse by
 // later downloads. Use it from the loop's thread only; destroy it there
@@ -121,8 +121,15 @@ class ConnectionPool {
       boost::asio::io_context& io, agent::TlsBinding& binding);
   ~ConnectionPool();
 
-  // Clear closes every idle connection.
+  // Clear closes every idle connection (and stops the timer that closes
+  // them after their idle time, which keeps the loop's run() busy while
+  // connections are idle).
   void Clear();
+  // connections_opened counts the TLS connections made (handshakes
+  // started); connections_reused counts the requests sent on a kept-alive
+  // connection.
+  uint64_t connections_opened() const;
+  uint64_t connections_reused() const;
 
   class Impl;
   Impl& impl() { return *impl_; }

@@ -1,10 +1,12 @@
 // fetcher.h: one HTTPS download into a file, whose TLS trust comes from
 // certbrokerd through the agent SDK (TlsBinding over AsioTlsStream), with
-// HTTP/1.1 through Boost.Beast.
+// HTTP/1.1 through Boost.Beast: a synchronous wrapper running one Download
+// (download.h) on an event loop of its own.
 //
-// Every connection, redirects included, is a fresh TLS connection whose
+// Every new connection, redirects included, is a TLS connection whose
 // handshake runs the binding's local check and the broker's verdict before
-// the first byte of the request is written. The body goes to
+// the first byte of a request is written; connections are kept alive for
+// the Fetcher's next downloads from the same host. The body goes to
 // TARGET.certbroker-part; an interrupted download resumes with a Range
 // request guarded by If-Range (the validator is kept in
 // TARGET.certbroker-part.meta), and a server that answers 200 instead of
@@ -19,9 +21,11 @@
 #include <memory>
 #include <optional>
 #include <string>
+#include <vector>
 
 #include "absl/status/statusor.h"
 #include "absl/time/time.h"
+#include "agents/transfer/download.h"
 #include "agents/transfer/transfer_error.h"
 #include "certbroker/agent/tls_binding.h"
 
@@ -43,9 +47,8 @@ struct FetchOptions {
   std::optional<uint64_t> expected_size;
   // max_redirects bounds the redirects followed.
   int max_redirects = 5;
-  // connect_timeout bounds the TCP connect and the TLS handshake (the
-  // broker's answers included) of each connection. Name resolution is a
-  // blocking getaddrinfo, bounded by the system's resolver.
+  // connect_timeout bounds the name resolution, the TCP connect and the
+  // TLS handshake (the broker's answers included) of each connection.
   absl::Duration connect_timeout = absl::Seconds(30);
   // idle_timeout is the no-progress timeout: the longest wait for any
   // activity while the request is sent and the response read.
@@ -53,6 +56,9 @@ struct FetchOptions {
   // resolve maps host names to the address to connect to (like curl's
   // --resolve), skipping DNS; the broker still sees the host name.
   std::map<std::string, std::string> resolve;
+  // ignore_local_errors are the local verification errors to tolerate where
+  // the broker's rule allows them (see agent::TlsConnectionOptions).
+  std::vector<v1::Reason> ignore_local_errors;
   // on_progress, when set, is called as bytes arrive with the part file's
   // size and the file's total size (-1 when unknown).
   std::function<void(uint64_t bytes, int64_t total)> on_progress;
@@ -61,31 +67,9 @@ struct FetchOptions {
   std::function<void(const std::string&)> on_notice;
 };
 
-// FetchResult is what a download did.
-struct FetchResult {
-  // error is set when the download failed; the target is then untouched.
-  std::optional<TransferError> error;
-  // final_url is the URL the file came from, after redirects.
-  std::string final_url;
-  // http_status is the last response's status.
-  int http_status = 0;
-  // redirects counts the redirects followed.
-  int redirects = 0;
-  // resumed_from is the offset a 206 resumed at (0 when not resumed).
-  uint64_t resumed_from = 0;
-  // restarted says why a partial file was dropped and the download began
-  // again from zero; empty when it was not.
-  std::string restarted;
-  // size is the file's size; received counts the body bytes of this run.
-  uint64_t size = 0;
-  uint64_t received = 0;
-  // sha256_hex is the file's SHA-256 (lowercase hex) when it completed and
-  // was hashed (sha256_hex or compute_sha256 given).
-  std::string sha256_hex;
-};
-
 // Fetcher downloads files through one TlsBinding, one at a time, on its
-// own event loop (the calling thread). Not thread-safe.
+// own event loop (run on the calling thread inside Fetch), keeping idle
+// connections between downloads. Not thread-safe.
 class Fetcher {
  public:
   // Create makes a Fetcher whose connections `binding` configures; the

@@ -8,6 +8,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cstdio>
 #include <fstream>
 #include <sstream>
@@ -43,6 +44,25 @@ absl::Status WriteAll(int fd, const void* data, size_t size,
     bytes += n;
     size -= static_cast<size_t>(n);
   }
+  return absl::OkStatus();
+}
+
+// RenameIntoPlace syncs `fd` (the part file), renames it to the target,
+// syncs the directory and removes the sidecar.
+absl::Status RenameIntoPlace(int fd, const std::string& part_path,
+                             const std::string& target_path,
+                             const std::string& meta_path) {
+  if (::fsync(fd) != 0) return Errno("cannot sync", part_path);
+  if (::rename(part_path.c_str(), target_path.c_str()) != 0) {
+    return Errno(absl::StrCat("cannot rename ", part_path, " to"), target_path);
+  }
+  std::string directory = DirectoryOf(target_path);
+  int dir_fd = ::open(directory.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+  if (dir_fd >= 0) {
+    ::fsync(dir_fd);
+    ::close(dir_fd);
+  }
+  ::unlink(meta_path.c_str());
   return absl::OkStatus();
 }
 
@@ -181,19 +201,50 @@ std::string PartFile::Sha256Hex() const {
       absl::string_view(reinterpret_cast<const char*>(digest), sizeof(digest)));
 }
 
+absl::Status PartFile::TruncateTo(uint64_t size) {
+  if (size > size_) {
+    return absl::FailedPreconditionError(
+        absl::StrCat(part_path_, " has ", size_, " bytes, fewer than ", size));
+  }
+  if (::ftruncate(fd_, static_cast<off_t>(size)) != 0) {
+    return Errno("cannot truncate", part_path_);
+  }
+  if (::lseek(fd_, 0, SEEK_END) < 0) return Errno("cannot seek", part_path_);
+  size_ = size;
+  written_back_ = std::min(written_back_, size);
+  return absl::OkStatus();
+}
+
+absl::StatusOr<uint64_t> PartFile::Sync() {
+  if (fd_ < 0) return absl::FailedPreconditionError(part_path_ + " is closed");
+  if (::fdatasync(fd_) != 0) return Errno("cannot sync", part_path_);
+  return size_;
+}
+
 absl::Status PartFile::Commit() {
-  if (::fsync(fd_) != 0) return Errno("cannot sync", part_path_);
-  if (::rename(part_path_.c_str(), target_path_.c_str()) != 0) {
-    return Errno(absl::StrCat("cannot rename ", part_path_, " to"),
-                 target_path_);
+  return RenameIntoPlace(fd_, part_path_, target_path_, meta_path_);
+}
+
+absl::Status PartFile::CommitExisting(const std::string& target_path) {
+  std::string part_path = target_path + kPartSuffix;
+  int fd = ::open(part_path.c_str(), O_RDONLY | O_CLOEXEC);
+  if (fd < 0 && errno == ENOENT) {
+    return absl::NotFoundError(absl::StrCat("no part file ", part_path));
   }
-  std::string directory = DirectoryOf(target_path_);
-  int dir_fd = ::open(directory.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-  if (dir_fd >= 0) {
-    ::fsync(dir_fd);
-    ::close(dir_fd);
+  if (fd < 0) return Errno("cannot open", part_path);
+  absl::Status committed =
+      RenameIntoPlace(fd, part_path, target_path, target_path + kMetaSuffix);
+  ::close(fd);
+  return committed;
+}
+
+absl::Status PartFile::Remove(const std::string& target_path) {
+  for (const std::string& path :
+       {target_path + kPartSuffix, target_path + kMetaSuffix}) {
+    if (::unlink(path.c_str()) != 0 && errno != ENOENT) {
+      return Errno("cannot remove", path);
+    }
   }
-  ::unlink(meta_path_.c_str());
   return absl::OkStatus();
 }
 

@@ -58,11 +58,25 @@ class PartFile {
   // Sha256Hex is the SHA-256 (lowercase hex) of everything written or
   // hashed so far; empty when not hashing.
   std::string Sha256Hex() const;
+  // TruncateTo cuts the part file to `size` bytes, which must not exceed
+  // size() (FAILED_PRECONDITION otherwise), and positions writes there.
+  absl::Status TruncateTo(uint64_t size);
+  // Sync makes the written bytes durable (fdatasync) and returns their
+  // number.
+  absl::StatusOr<uint64_t> Sync();
   // Commit syncs the part file, renames it to the target atomically, syncs
   // the directory and removes the sidecar.
   absl::Status Commit();
   // Discard closes and removes the part file and its sidecar.
   void Discard();
+
+  // CommitExisting does what Commit does for target_path's part file left
+  // by an earlier, verified download (the file is not checked again).
+  // NOT_FOUND when there is no part file.
+  static absl::Status CommitExisting(const std::string& target_path);
+  // Remove deletes target_path's part file and sidecar; absent ones are no
+  // error.
+  static absl::Status Remove(const std::string& target_path);
 
  private:
   PartFile() = default;

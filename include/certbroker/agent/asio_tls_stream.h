@@ -326,6 +326,15 @@ class AsioTlsStream {
   // like. Owned by the stream.
   SSL* native_handle() { return core_->ssl.get(); }
 
+  // close closes the socket and wakes an operation parked on the broker, so
+  // that every pending operation completes soon with an error (for
+  // timeouts and cancellation). The stream can then only be destroyed.
+  void close() {
+    boost::system::error_code ignored;
+    core_->socket.close(ignored);
+    core_->broker_wait.cancel();
+  }
+
   // last_error is BoringSSL's text for the last failed operation (its
   // error queue, with the binding's messages), empty when none failed.
   const std::string& last_error() const { return core_->last_error; }

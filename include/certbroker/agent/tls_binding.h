@@ -45,6 +45,7 @@
 #include <functional>
 #include <memory>
 #include <string>
+#include <vector>
 
 #include "absl/status/status.h"
 #include "certbroker/agent/broker_client.h"
@@ -64,6 +65,17 @@ struct TlsBindingOptions {
   // connections by (GetNegotiationPolicyRequest.listener.name). Required
   // for ConfigureServer.
   std::string listener_name;
+};
+
+// TlsConnectionOptions configure one client connection (AttachClient).
+struct TlsConnectionOptions {
+  // ignore_local_errors are the local check's errors (policy modes AGENT and
+  // BOTH) this connection asks to tolerate, like BITS's per-job security
+  // flags. An error is tolerated only when it is listed here AND the
+  // broker's rule for the target allows it
+  // (GetCertificatePolicyResponse.allowed_errors); nothing is tolerated
+  // unless asked. The broker's own verdict is unaffected.
+  std::vector<::certbroker::v1::Reason> ignore_local_errors;
 };
 
 // TlsStep names what a connection was doing when its outcome was decided.
@@ -171,9 +183,11 @@ class TlsBinding {
   // AttachClient prepares a client SSL made from a context ConfigureClient
   // configured: `target` is the connection the broker is asked about; its
   // sni (else host) is sent as SNI and is the name the certificate is
-  // checked against. Call before the handshake starts. Fails with
-  // INVALID_ARGUMENT when the target has no host or url.
-  absl::Status AttachClient(SSL* ssl, const ::certbroker::v1::Target& target);
+  // checked against; `options` are the connection's own settings. Call
+  // before the handshake starts. Fails with INVALID_ARGUMENT when the
+  // target has no host or url.
+  absl::Status AttachClient(SSL* ssl, const ::certbroker::v1::Target& target,
+                            const TlsConnectionOptions& options = {});
 
   // AttachServer prepares a server SSL made from a context ConfigureServer
   // configured. Call before the handshake starts.

@@ -74,7 +74,7 @@ class JobManagerTest : public JobPeersTest {
     (*request.mutable_options()->mutable_resolve())["exportable.test"] =
         "127.0.0.1";
     for (const char* host :
-         {"keyless.test", "untrusted.test", "nginx.test", "tolerant.test",
+         {"keyless.test", "untrusted.test", "nginx.test", "lenient.test",
           "strict.test"}) {
       (*request.mutable_options()->mutable_resolve())[host] = "127.0.0.1";
     }
@@ -289,21 +289,9 @@ TEST_F(JobManagerTest, RestartResumesFromTheJournal) {
 }
 
 TEST_F(JobManagerTest, IgnoresALocalErrorOnlyWhereTheRuleAllowsIt) {
-  // Mode BOTH: the local check must pass too. The server's certificate
-  // does not name tolerant.test or strict.test; only the first rule
-  // tolerates that.
-  ReloadBroker(absl::StrReplaceAll(BrokerConfig(), {{"inbound_rules:", R"(  - name: tolerant
-    match: { hosts: [tolerant.test] }
-    client_certificate: exportable-client
-    server_validation:
-      trust_bundles: [server-roots]
-      mode: BOTH
-      allowed_errors: [HOSTNAME_MISMATCH]
-  - name: strict
-    match: { hosts: [strict.test] }
-    client_certificate: exportable-client
-    server_validation: { trust_bundles: [server-roots], mode: BOTH }
-inbound_rules:)"}}));
+  // Rules lenient and strict (BrokerConfig) are in mode BOTH: the local
+  // check must pass too. The server's certificate names neither host; only
+  // lenient tolerates that.
   agent::v1::JobOptions ignoring;
   ignoring.add_ignore_local_errors(v1::HOSTNAME_MISMATCH);
   SetWholeSeconds(absl::Hours(1), *ignoring.mutable_min_retry_delay());
@@ -311,7 +299,7 @@ inbound_rules:)"}}));
   SetWholeSeconds(absl::Hours(1), *not_ignoring.mutable_min_retry_delay());
 
   std::string unasked = NewJob(
-      {File(Url("tolerant.test", "/files/small.bin"), Out("unasked"))},
+      {File(Url("lenient.test", "/files/small.bin"), Out("unasked"))},
       not_ignoring);
   Job job = WaitForState(unasked, agent::v1::TRANSIENT_ERROR);
   EXPECT_EQ(job.error().context(), agent::v1::SERVER_CERTIFICATE);
@@ -327,7 +315,7 @@ inbound_rules:)"}}));
   EXPECT_TRUE(AccessLog().empty()) << "a request reached the server";
 
   std::string allowed = NewJob(
-      {File(Url("tolerant.test", "/files/small.bin"), Out("allowed"))},
+      {File(Url("lenient.test", "/files/small.bin"), Out("allowed"))},
       ignoring);
   job = WaitForState(allowed, agent::v1::TRANSFERRED);
   EXPECT_EQ(job.files(0).sha256(), Sha256Hex(small_));

@@ -1,7 +1,8 @@
 // The binding as a TLS client against openssl s_server requiring a client
 // certificate: the broker's exportable and keyless certificates, the
-// broker's rejections, an unreachable broker, and many handshakes on one
-// thread while the broker is slow.
+// broker's rejections, local errors a connection asks to ignore (tolerated
+// only where the rule allows them), an unreachable broker, and many handshakes
+// on one thread while the broker is slow.
 #include <atomic>
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/ip/tcp.hpp>
@@ -144,6 +145,63 @@ TEST_F(ClientHandshakeTest, ChecksLocallyAndAsksBrokerInModeBoth) {
   EXPECT_EQ(refused.verdict.reason, v1::AGENT_REJECTED);
   EXPECT_THAT(refused.verdict.local_check,
               HasSubstr("no local trust store configured"));
+}
+
+// IgnoreMismatch asks a connection to tolerate a local HOSTNAME_MISMATCH.
+agent::TlsConnectionOptions IgnoreMismatch() {
+  agent::TlsConnectionOptions options;
+  options.ignore_local_errors = {v1::HOSTNAME_MISMATCH};
+  return options;
+}
+
+TEST_F(ClientHandshakeTest, ToleratesLocalErrorAskedAndAllowed) {
+  ClientResult result =
+      RunClient(*binding_, ctx_.get(), MakeTarget("lenient.test", port_), port_,
+                kGet, IgnoreMismatch());
+  ASSERT_FALSE(result.error)
+      << result.error.message() << ": " << result.last_error;
+  EXPECT_TRUE(result.verdict.accepted);
+  EXPECT_EQ(result.verdict.rule_name, "lenient");
+  EXPECT_EQ(result.verdict.local_check,
+            "Hostname mismatch (tolerated: the rule allows "
+            "HOSTNAME_MISMATCH)");
+  EXPECT_THAT(result.response, HasSubstr("Subject: CN=sdk-client"));
+}
+
+TEST_F(ClientHandshakeTest, RejectsLocalErrorAllowedButNotAsked) {
+  ClientResult result = RunClient(*binding_, ctx_.get(),
+                                  MakeTarget("lenient.test", port_), port_);
+  EXPECT_EQ(result.error, make_error_code(TlsErrc::kBrokerRejected))
+      << result.error.message();
+  EXPECT_EQ(result.verdict.reason, v1::AGENT_REJECTED);
+  EXPECT_EQ(result.verdict.local_check, "Hostname mismatch");
+  EXPECT_THAT(result.verdict.detail,
+              HasSubstr("the agent's own verification failed: Hostname "
+                        "mismatch"));
+}
+
+TEST_F(ClientHandshakeTest, RejectsLocalErrorAskedButNotAllowed) {
+  ClientResult result =
+      RunClient(*binding_, ctx_.get(), MakeTarget("strict.test", port_), port_,
+                "", IgnoreMismatch());
+  EXPECT_EQ(result.error, make_error_code(TlsErrc::kBrokerRejected))
+      << result.error.message();
+  EXPECT_EQ(result.verdict.reason, v1::AGENT_REJECTED);
+  EXPECT_EQ(result.verdict.rule_name, "strict");
+  EXPECT_EQ(result.verdict.local_check,
+            "Hostname mismatch (not ignored: the rule does not allow "
+            "HOSTNAME_MISMATCH)");
+}
+
+TEST_F(ClientHandshakeTest, RejectsLocalErrorWhenAnotherIsAsked) {
+  agent::TlsConnectionOptions options;
+  options.ignore_local_errors = {v1::EXPIRED};
+  ClientResult result =
+      RunClient(*binding_, ctx_.get(), MakeTarget("lenient.test", port_), port_,
+                "", options);
+  EXPECT_EQ(result.error, make_error_code(TlsErrc::kBrokerRejected));
+  EXPECT_EQ(result.verdict.reason, v1::AGENT_REJECTED);
+  EXPECT_EQ(result.verdict.local_check, "Hostname mismatch");
 }
 
 TEST_F(ClientHandshakeTest, FailsAsBrokerUnavailableWhenBrokerStopped) {

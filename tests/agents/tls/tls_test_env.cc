@@ -196,6 +196,17 @@ rules:
     match: { hosts: [mismatch.test] }
     client_certificate: exportable-client
     server_validation: { trust_bundles: [server-roots], mode: BROKER }
+  - name: lenient
+    match: { hosts: [lenient.test] }
+    client_certificate: exportable-client
+    server_validation:
+      trust_bundles: [server-roots]
+      mode: BOTH
+      allowed_errors: [HOSTNAME_MISMATCH]
+  - name: strict
+    match: { hosts: [strict.test] }
+    client_certificate: exportable-client
+    server_validation: { trust_bundles: [server-roots], mode: BOTH }
 inbound_rules:
   - name: ignore
     match: { listeners: [sdk-ignore], server_names: ["*"] }
@@ -253,7 +264,8 @@ v1::Target MakeTarget(const std::string& host, int port) {
 
 ClientResult RunClient(agent::TlsBinding& binding, SSL_CTX* ctx,
                        const v1::Target& target, int port,
-                       const std::string& request) {
+                       const std::string& request,
+                       const agent::TlsConnectionOptions& options) {
   namespace asio = boost::asio;
   ClientResult result;
   asio::io_context io;
@@ -267,7 +279,7 @@ ClientResult RunClient(agent::TlsBinding& binding, SSL_CTX* ctx,
     return result;
   }
   bssl::UniquePtr<SSL> ssl(SSL_new(ctx));
-  absl::Status attached = binding.AttachClient(ssl.get(), target);
+  absl::Status attached = binding.AttachClient(ssl.get(), target, options);
   EXPECT_TRUE(attached.ok()) << attached;
   agent::AsioTlsStream stream(std::move(socket), std::move(ssl));
   std::string buffer(64 * 1024, '\0');
@@ -315,9 +327,9 @@ std::string NginxConfig(const TempDir& dir, const NginxOptions& options,
           : absl::StrCat(
                 "log_format transfer '$request $status range=\"$http_range\" "
                 "if_range=\"$http_if_range\" client=\"$ssl_client_s_dn\" "
-                "te=\"$sent_http_transfer_encoding\"';"
-                "\n  access_log ",
-                options.access_log, " transfer;");
+                "te=\"$sent_http_transfer_encoding\"",
+                options.log_connection ? " conn=$connection" : "",
+                "';\n  access_log ", options.access_log, " transfer;");
   return absl::StrCat(R"(
 user root;
 worker_processes 1;

@@ -77,7 +77,9 @@ struct SdkPki {
 // Rules (see BrokerConfig): exportable.test and keyless.test give a client
 // certificate (exportable / not) and trust server-root in mode BROKER;
 // both.test is mode BOTH; untrusted.test trusts other-root only;
-// mismatch.test trusts server-root but the certificate does not name it.
+// mismatch.test trusts server-root but the certificate does not name it;
+// lenient.test and strict.test are mode BOTH for names the certificate
+// does not cover, lenient.test allowing HOSTNAME_MISMATCH.
 std::string BrokerConfig();
 
 // StartBroker writes the configuration into `dir` and starts certbrokerd
@@ -122,11 +124,13 @@ struct ClientResult {
 };
 
 // RunClient connects to 127.0.0.1:port, handshakes as `target` through
-// `binding`, and when `request` is non-empty sends it and reads until the
-// server closes; all on a fresh io_context, for at most 30 s.
+// `binding` (attached with `options`), and when `request` is non-empty
+// sends it and reads until the server closes; all on a fresh io_context,
+// for at most 30 s.
 ClientResult RunClient(agent::TlsBinding& binding, SSL_CTX* ctx,
                        const v1::Target& target, int port,
-                       const std::string& request = "");
+                       const std::string& request = "",
+                       const agent::TlsConnectionOptions& options = {});
 
 // MakeTarget returns a Target for `host`:`port`.
 v1::Target MakeTarget(const std::string& host, int port);
@@ -136,9 +140,12 @@ struct NginxOptions {
   // locations is inserted in the server block (location blocks).
   std::string locations;
   // access_log, when not empty, is the path of an access log with the
-  // request line, status, Range, If-Range, client DN and Transfer-Encoding of each request ("off"
-  // otherwise).
+  // request line, status, Range, If-Range, client DN and Transfer-Encoding of
+  // each request ("off" otherwise).
   std::string access_log;
+  // log_connection adds nginx's connection serial number
+  // (" conn=$connection") to each access log line.
+  bool log_connection = false;
   // root is the server's document root (default: dir/www).
   std::string root;
 };

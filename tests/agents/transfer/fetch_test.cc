@@ -28,6 +28,7 @@
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
 #include "tests/agents/tls/tls_test_env.h"
+#include "tests/agents/transfer/transfer_test_support.h"
 #include "tests/support/command_runner.h"
 
 namespace certbroker::testing {
@@ -38,39 +39,9 @@ using ::testing::Not;
 
 constexpr char kAgent[] = CERTBROKER_AGENT_PATH;
 
-std::string Sha256Hex(const std::string& data) {
-  uint8_t digest[SHA256_DIGEST_LENGTH];
-  SHA256(reinterpret_cast<const uint8_t*>(data.data()), data.size(), digest);
-  return absl::BytesToHexString(
-      absl::string_view(reinterpret_cast<const char*>(digest), sizeof(digest)));
-}
-
-// Pseudo-random bytes, different for each seed.
-std::string MakeData(size_t size, uint32_t seed) {
-  std::string data(size, '\0');
-  uint32_t state = seed * 2654435761u + 1;
-  for (char& c : data) {
-    state = state * 1664525u + 1013904223u;
-    c = static_cast<char>(state >> 24);
-  }
-  return data;
-}
-
-std::string ReadFile(const std::string& path) {
-  std::ifstream in(path, std::ios::binary);
-  std::stringstream text;
-  text << in.rdbuf();
-  return text.str();
-}
-
 bool Exists(const std::string& path) {
   struct stat st;
   return ::stat(path.c_str(), &st) == 0;
-}
-
-int64_t FileSize(const std::string& path) {
-  struct stat st;
-  return ::stat(path.c_str(), &st) == 0 ? st.st_size : -1;
 }
 
 class FetchTest : public BrokerBackedTest {
@@ -82,31 +53,11 @@ class FetchTest : public BrokerBackedTest {
     dir_.Write("www/files/data.bin", data_);
     NginxOptions options;
     options.access_log = dir_.Path("nginx/access.log");
-    // /slow/ serves the same files, rate-limited unless the request has a
-    // Range: a first run can be killed part-way, the resume is fast.
-    options.locations = absl::StrCat(R"(
-    location /files/ { }
-    location /slow/ {
-      alias )",
-                                     dir_.Path("www/files/"), R"(;
-      if ($http_range = "") { set $limit_rate 256k; }
-    }
-    location = /old/data.bin {
-      absolute_redirect off;
-      return 302 /files/data.bin;
-    }
+    options.locations = TransferLocations(dir_.Path("www/files/")) + R"(
     location = /loop { return 302 /loop; }
     location = /elsewhere {
       return 302 https://untrusted.test:$server_port/files/data.bin;
-    }
-    location /chunked/ {
-      alias )",
-                                     dir_.Path("www/files/"), R"(;
-      default_type text/plain;
-      sub_filter_types *;
-      sub_filter_once off;
-      sub_filter "FOO" "BAR";
-    })");
+    })";
     auto nginx = StartNginx(dir_, options, port_);
     ASSERT_TRUE(nginx.ok()) << nginx.status();
     nginx_ = std::move(nginx).value();
@@ -128,8 +79,9 @@ class FetchTest : public BrokerBackedTest {
                                      "--broker=" + broker_->addresses()[0],
                                      "--connect_timeout=30",
                                      "--idle_timeout=30"};
-    for (const char* host : {"exportable.test", "keyless.test",
-                             "untrusted.test", "mismatch.test"}) {
+    for (const char* host :
+         {"exportable.test", "keyless.test", "untrusted.test", "mismatch.test",
+          "lenient.test"}) {
       argv.push_back(absl::StrCat("--resolve=", host, ":127.0.0.1"));
     }
     argv.insert(argv.end(), extra.begin(), extra.end());
@@ -462,6 +414,29 @@ TEST_F(FetchTest, ReadsAChunkedResponse) {
                                "GET /chunked/text.txt HTTP/1.1 200 range=\"-\" "
                                "if_range=\"-\" client=\"CN=sdk-client\" "
                                "te=\"chunked\"")));
+}
+
+TEST_F(FetchTest, IgnoresALocalErrorOnlyWhenAskedAndAllowed) {
+  // lenient.test: mode BOTH, the rule allows HOSTNAME_MISMATCH, nginx's
+  // certificate does not name it.
+  std::string trust = "--trust_store=" + dir_.Path("pki/server-root.pem");
+  CommandResult refused =
+      Fetch(Url("lenient.test", "/files/data.bin"), {trust});
+  EXPECT_EQ(refused.exit_code, 5) << refused.err;
+  EXPECT_THAT(refused.err, HasSubstr("broker_reason: AGENT_REJECTED\n"));
+  EXPECT_THAT(refused.err, HasSubstr("(local check: Hostname mismatch)"));
+  EXPECT_THAT(AccessLog(), ::testing::IsEmpty());
+
+  CommandResult result = Fetch(Url("lenient.test", "/files/data.bin"),
+                               {trust, "--ignore_local_error=HOSTNAME_MISMATCH",
+                                "--sha256=" + Sha256Hex(data_)});
+  ASSERT_EQ(result.exit_code, 0) << result.err;
+  EXPECT_TRUE(ReadFile(out_) == data_);
+
+  CommandResult bad = Fetch(Url("lenient.test", "/files/data.bin"),
+                            {"--ignore_local_error=NOPE"});
+  EXPECT_EQ(bad.exit_code, 1);
+  EXPECT_THAT(bad.err, HasSubstr("--ignore_local_error must name a reason"));
 }
 
 TEST_F(FetchTest, SilentServerTimesOutInTheHandshake) {
