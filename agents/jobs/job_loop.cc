@@ -33,15 +33,16 @@ absl::StatusOr<std::unique_ptr<JobLoop>> JobLoop::Create(
   auto io = std::make_unique<asio::io_context>(1);
   auto pool = transfer::ConnectionPool::Create(*io, binding);
   if (!pool.ok()) return pool.status();
-  return std::unique_ptr<JobLoop>(
-      new JobLoop(options, std::move(*store), std::move(*pool), std::move(io)));
+  return std::unique_ptr<JobLoop>(new JobLoop(
+      options, binding, std::move(*store), std::move(*pool), std::move(io)));
 }
 
-JobLoop::JobLoop(const JobManagerOptions& options,
+JobLoop::JobLoop(const JobManagerOptions& options, agent::TlsBinding& binding,
                  std::unique_ptr<JobStore> store,
                  std::unique_ptr<transfer::ConnectionPool> pool,
                  std::unique_ptr<asio::io_context> io)
     : options_(options),
+      binding_(binding),
       store_(std::move(store)),
       io_(std::move(io)),
       pool_(std::move(pool)),
@@ -254,6 +255,13 @@ absl::StatusOr<Job> JobLoop::Resume(const std::string& job_id) {
   if (entry.job.files().empty()) {
     return absl::FailedPreconditionError(
         absl::StrCat("job ", job_id, " has no files: add some first"));
+  }
+  agent::v1::ErrorContext refused = entry.job.error().context();
+  if (refused == agent::v1::SERVER_CERTIFICATE ||
+      refused == agent::v1::CLIENT_CERTIFICATE) {
+    // The user may have changed the policy since the broker said no: ask
+    // again rather than reuse the refusal for its cache_ttl.
+    binding_.client().ForgetCachedAnswers();
   }
   entry.retry_timer.reset();
   entry.job.clear_next_retry_time();

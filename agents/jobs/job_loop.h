@@ -84,7 +84,8 @@ class JobLoop {
     absl::Time last_sent = absl::InfinitePast();
   };
 
-  JobLoop(const JobManagerOptions& options, std::unique_ptr<JobStore> store,
+  JobLoop(const JobManagerOptions& options, agent::TlsBinding& binding,
+          std::unique_ptr<JobStore> store,
           std::unique_ptr<transfer::ConnectionPool> pool,
           std::unique_ptr<boost::asio::io_context> io);
 
@@ -127,6 +128,7 @@ class JobLoop {
   void MaybeFinishShutdown();
 
   JobManagerOptions options_;
+  agent::TlsBinding& binding_;
   std::unique_ptr<JobStore> store_;
   std::unique_ptr<boost::asio::io_context> io_;
   std::unique_ptr<transfer::ConnectionPool> pool_;

@@ -156,6 +156,13 @@ bool AnswerCache::DropKeyHandle(const std::string& key_handle) {
   return dropped;
 }
 
+void AnswerCache::Clear() {
+  absl::MutexLock lock(&mu_);
+  entries_.clear();
+  index_.clear();
+  by_handle_.clear();
+}
+
 CacheStats AnswerCache::stats() const {
   absl::MutexLock lock(&mu_);
   CacheStats stats;

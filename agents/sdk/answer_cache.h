@@ -89,6 +89,9 @@ class AnswerCache {
   // True when an entry was dropped.
   bool DropKeyHandle(const std::string& key_handle);
 
+  // Clear drops every entry.
+  void Clear();
+
   // stats counts hits, misses and the entries held now.
   CacheStats stats() const;
 

@@ -187,6 +187,8 @@ class BrokerClientImpl final : public BrokerClient {
 
   CacheStats cache_stats() const override { return core_->cache.stats(); }
 
+  void ForgetCachedAnswers() override { core_->cache.Clear(); }
+
  private:
   // FromCache returns the cached answer under `key`, if any.
   template <typename Response>

@@ -116,6 +116,8 @@ absl::StatusOr<std::unique_ptr<TlsBinding>> TlsBinding::Create(
 TlsBinding::TlsBinding(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {}
 TlsBinding::~TlsBinding() = default;
 
+BrokerClient& TlsBinding::client() { return impl_->client(); }
+
 absl::Status TlsBinding::ConfigureClient(SSL_CTX* ctx) {
   if (ctx == nullptr) return absl::InvalidArgumentError("null SSL_CTX");
   if (!tls_internal::SetBinding(ctx, impl_.get())) {

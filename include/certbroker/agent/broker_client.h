@@ -223,6 +223,13 @@ class BrokerClient {
 
   // cache_stats counts the local cache's hits and misses.
   virtual CacheStats cache_stats() const = 0;
+
+  // ForgetCachedAnswers empties the local cache, so that the next calls
+  // ask the broker. The cache learns of a new policy only from an answer;
+  // call this when a user retries after the broker said no (they may have
+  // changed the policy since), rather than wait out the refusal's
+  // cache_ttl.
+  virtual void ForgetCachedAnswers() = 0;
 };
 
 }  // namespace certbroker::agent

@@ -162,6 +162,9 @@ class TlsBinding {
 
   ~TlsBinding();
   TlsBinding(const TlsBinding&) = delete;
+
+  // client is the BrokerClient the binding asks.
+  BrokerClient& client();
   TlsBinding& operator=(const TlsBinding&) = delete;
 
   // ConfigureClient installs, on a client SSL_CTX, the server-certificate

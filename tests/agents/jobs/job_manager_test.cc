@@ -73,9 +73,8 @@ class JobManagerTest : public JobPeersTest {
     *request.mutable_options() = options;
     (*request.mutable_options()->mutable_resolve())["exportable.test"] =
         "127.0.0.1";
-    for (const char* host :
-         {"keyless.test", "untrusted.test", "nginx.test", "lenient.test",
-          "strict.test"}) {
+    for (const char* host : {"keyless.test", "untrusted.test", "nginx.test",
+                             "lenient.test", "strict.test"}) {
       (*request.mutable_options()->mutable_resolve())[host] = "127.0.0.1";
     }
     auto job = manager_->Create(request);
@@ -298,25 +297,25 @@ TEST_F(JobManagerTest, IgnoresALocalErrorOnlyWhereTheRuleAllowsIt) {
   agent::v1::JobOptions not_ignoring;
   SetWholeSeconds(absl::Hours(1), *not_ignoring.mutable_min_retry_delay());
 
-  std::string unasked = NewJob(
-      {File(Url("lenient.test", "/files/small.bin"), Out("unasked"))},
-      not_ignoring);
+  std::string unasked =
+      NewJob({File(Url("lenient.test", "/files/small.bin"), Out("unasked"))},
+             not_ignoring);
   Job job = WaitForState(unasked, agent::v1::TRANSIENT_ERROR);
   EXPECT_EQ(job.error().context(), agent::v1::SERVER_CERTIFICATE);
   EXPECT_THAT(job.error().message(), HasSubstr("local check"));
 
-  std::string not_allowed = NewJob(
-      {File(Url("strict.test", "/files/small.bin"), Out("not-allowed"))},
-      ignoring);
+  std::string not_allowed =
+      NewJob({File(Url("strict.test", "/files/small.bin"), Out("not-allowed"))},
+             ignoring);
   job = WaitForState(not_allowed, agent::v1::TRANSIENT_ERROR);
   EXPECT_EQ(job.error().context(), agent::v1::SERVER_CERTIFICATE);
   EXPECT_THAT(job.error().message(),
               HasSubstr("does not allow HOSTNAME_MISMATCH"));
   EXPECT_TRUE(AccessLog().empty()) << "a request reached the server";
 
-  std::string allowed = NewJob(
-      {File(Url("lenient.test", "/files/small.bin"), Out("allowed"))},
-      ignoring);
+  std::string allowed =
+      NewJob({File(Url("lenient.test", "/files/small.bin"), Out("allowed"))},
+             ignoring);
   job = WaitForState(allowed, agent::v1::TRANSFERRED);
   EXPECT_EQ(job.files(0).sha256(), Sha256Hex(small_));
 }
@@ -437,8 +436,8 @@ TEST_F(JobManagerTest, RejectsBadRequestsNamingTheField) {
             "directory");
   std::string regular = dir_.Write("regular", "x");
   status = create(File(Url("exportable.test", "/x"), regular + "/a"));
-  EXPECT_EQ(status.message(), absl::StrCat("files[0].local_path: directory ",
-                                           regular, ": Not a directory"));
+  EXPECT_EQ(status.message(), absl::StrCat("files[0].local_path: ", regular,
+                                           " is not a directory"));
   agent::v1::FileSpec bad_hash = File(Url("exportable.test", "/x"), Out("h"));
   bad_hash.set_sha256("abc");
   EXPECT_EQ(create(bad_hash).message(),
