@@ -355,7 +355,10 @@ TEST_F(JobManagerTest, CancelRemovesPartialFiles) {
   ASSERT_TRUE(cancelled.ok()) << cancelled.status();
   EXPECT_EQ(cancelled->state(), agent::v1::CANCELLED);
   absl::Time deadline = absl::Now() + absl::Seconds(10);
-  while (Exists(out + ".certbroker-part") && absl::Now() < deadline) {
+  // The download stops on the loop thread and then removes its files.
+  while ((Exists(out + ".certbroker-part") ||
+          Exists(out + ".certbroker-part.meta")) &&
+         absl::Now() < deadline) {
     absl::SleepFor(absl::Milliseconds(20));
   }
   EXPECT_FALSE(Exists(out + ".certbroker-part"));
