@@ -1,5 +1,7 @@
 // certbroker-agent: the transfer agent's command line. Subcommands: fetch
-// (a one-shot HTTPS download whose TLS trust comes from certbrokerd).
+// (a one-shot HTTPS download whose TLS trust comes from certbrokerd),
+// daemon (persistent download jobs served on a Unix socket) and job (the
+// daemon's client).
 #include <unistd.h>
 
 #include <iostream>
@@ -7,6 +9,10 @@
 #include <vector>
 
 #include "agents/agent/fetch_command.h"
+#include "agents/agent/job_command.h"
+#ifdef CERTBROKER_AGENT_HAS_DAEMON
+#include "agents/agent/daemon_command.h"
+#endif
 
 namespace {
 
@@ -14,26 +20,43 @@ const char kUsage[] = R"(usage: certbroker-agent COMMAND [ARGS]
 
 commands:
   fetch URL -o FILE [flags]   download an https URL (see fetch --help)
+  daemon [flags]              run the job daemon (see daemon --help)
+  job SUBCOMMAND [ARGS]       create and control the daemon's download jobs
+                              (see job --help)
 )";
 
 }  // namespace
 
 int main(int argc, char** argv) {
+  namespace cli = certbroker::agent_cli;
   std::vector<std::string> args(argv + 1, argv + argc);
   if (args.empty()) {
     std::cerr << kUsage;
-    return certbroker::agent_cli::kExitUsage;
+    return cli::kExitUsage;
   }
+  std::vector<std::string> rest(args.begin() + 1, args.end());
   if (args[0] == "--help" || args[0] == "-h" || args[0] == "help") {
-    std::cout << kUsage << "\n" << certbroker::agent_cli::FetchUsage();
-    return certbroker::agent_cli::kExitOk;
+    std::cout << kUsage;
+    return cli::kExitOk;
   }
   if (args[0] == "fetch") {
-    return certbroker::agent_cli::RunFetch(
-        std::vector<std::string>(args.begin() + 1, args.end()), std::cout,
-        std::cerr, ::isatty(STDERR_FILENO) == 1);
+    return cli::RunFetch(rest, std::cout, std::cerr,
+                         ::isatty(STDERR_FILENO) == 1);
+  }
+  if (args[0] == "job") {
+    return cli::RunJob(rest, std::cout, std::cerr,
+                       ::isatty(STDERR_FILENO) == 1);
+  }
+  if (args[0] == "daemon") {
+#ifdef CERTBROKER_AGENT_HAS_DAEMON
+    return cli::RunDaemonCommand(rest, std::cout, std::cerr);
+#else
+    std::cerr << "certbroker-agent: this build has no job daemon (the "
+                 "JobManager library was not built)\n";
+    return cli::kExitUsage;
+#endif
   }
   std::cerr << "certbroker-agent: unknown command \"" << args[0] << "\"\n"
             << kUsage;
-  return certbroker::agent_cli::kExitUsage;
+  return cli::kExitUsage;
 }
