@@ -8,11 +8,9 @@
 #include <string>
 #include <vector>
 
+#include "agents/agent/daemon_command.h"
 #include "agents/agent/fetch_command.h"
 #include "agents/agent/job_command.h"
-#ifdef CERTBROKER_AGENT_HAS_DAEMON
-#include "agents/agent/daemon_command.h"
-#endif
 
 namespace {
 
@@ -48,13 +46,7 @@ int main(int argc, char** argv) {
                        ::isatty(STDERR_FILENO) == 1);
   }
   if (args[0] == "daemon") {
-#ifdef CERTBROKER_AGENT_HAS_DAEMON
     return cli::RunDaemonCommand(rest, std::cout, std::cerr);
-#else
-    std::cerr << "certbroker-agent: this build has no job daemon (the "
-                 "JobManager library was not built)\n";
-    return cli::kExitUsage;
-#endif
   }
   std::cerr << "certbroker-agent: unknown command \"" << args[0] << "\"\n"
             << kUsage;

@@ -33,7 +33,8 @@ namespace certbroker::transfer {
 struct DownloadOptions {
   // url is the https URL to fetch.
   std::string url;
-  // output_path is the target; the bytes go to output_path + ".certbroker-part".
+  // output_path is the target; the bytes go to output_path +
+  // ".certbroker-part".
   std::string output_path;
   // sha256_hex, when set, is the file's expected SHA-256 (hex, any case).
   std::optional<std::string> sha256_hex;

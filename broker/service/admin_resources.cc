@@ -96,17 +96,6 @@ absl::Status SimulationOnlyError() {
       "start it with --enable_admin for the rest of the admin API");
 }
 
-void SetTimestamp(absl::Time time, google::protobuf::Timestamp& out) {
-  out.set_seconds(absl::ToUnixSeconds(time));
-  out.set_nanos(static_cast<int32_t>(
-      (time - absl::FromUnixSeconds(out.seconds())) / absl::Nanoseconds(1)));
-}
-
-absl::Time FromTimestamp(const google::protobuf::Timestamp& timestamp) {
-  return absl::FromUnixSeconds(timestamp.seconds()) +
-         absl::Nanoseconds(timestamp.nanos());
-}
-
 v1::Certificate CertificateResource(
     const catalog::storage::StoredCertificate& stored) {
   v1::Certificate out;

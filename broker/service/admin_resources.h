@@ -11,6 +11,7 @@
 #include "absl/strings/str_cat.h"
 #include "absl/time/time.h"
 #include "broker/catalog/catalog.h"
+#include "broker/common/proto_duration.h"
 #include "broker/service/decision_log.h"
 #include "certbroker/v1/admin.pb.h"
 #include "google/protobuf/timestamp.pb.h"
@@ -69,8 +70,6 @@ absl::StatusOr<const Stored*> Lookup(const std::map<std::string, Stored>& map,
 // simulation when certbrokerd runs with --enable_simulation alone.
 absl::Status SimulationOnlyError();
 
-void SetTimestamp(absl::Time time, google::protobuf::Timestamp& out);
-absl::Time FromTimestamp(const google::protobuf::Timestamp& timestamp);
 
 // CertificateResource, TrustBundleResource and CrlResource describe stored
 // values for the API. A value that no longer parses is described as far as
