@@ -11,6 +11,18 @@
 #include "agents/agent/daemon_command.h"
 #include "agents/agent/fetch_command.h"
 #include "agents/agent/job_command.h"
+// TODO(issue 7): always, once the asynchronous Download is on main (see
+// CMakeLists.txt).
+#ifndef CERTBROKER_AGENT_HAS_DAEMON
+namespace certbroker::agent_cli {
+int RunDaemonCommand(const std::vector<std::string>&, std::ostream&,
+                     std::ostream& err) {
+  err << "certbroker-agent: this build has no daemon (the asynchronous "
+         "Download it needs was not built)\n";
+  return kExitUsage;
+}
+}  // namespace certbroker::agent_cli
+#endif
 
 namespace {
 
