@@ -2,25 +2,23 @@
 // temporary Unix socket, driven by the real job CLI, downloading from a
 // real nginx (ssl_verify_client on) with certificates decided by a real
 // certbrokerd. Also the daemon's socket rules and its clean stop.
-#include <openssl/sha.h>
 #include <signal.h>
 #include <sys/stat.h>
 
-#include <fstream>
 #include <memory>
-#include <sstream>
 #include <string>
 #include <vector>
 
-#include "absl/strings/escaping.h"
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/strip.h"
 #include "absl/time/clock.h"
+#include "broker/x509/certificate.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
 #include "tests/agents/tls/tls_test_env.h"
 #include "tests/support/command_runner.h"
+#include "tests/support/file_probes.h"
 
 namespace certbroker::testing {
 namespace {
@@ -30,39 +28,7 @@ using ::testing::Not;
 
 constexpr char kAgent[] = CERTBROKER_AGENT_PATH;
 
-std::string Sha256Hex(const std::string& data) {
-  uint8_t digest[SHA256_DIGEST_LENGTH];
-  SHA256(reinterpret_cast<const uint8_t*>(data.data()), data.size(), digest);
-  return absl::BytesToHexString(
-      absl::string_view(reinterpret_cast<const char*>(digest), sizeof(digest)));
-}
-
-std::string MakeData(size_t size, uint32_t seed) {
-  std::string data(size, '\0');
-  uint32_t state = seed * 2654435761u + 1;
-  for (char& c : data) {
-    state = state * 1664525u + 1013904223u;
-    c = static_cast<char>(state >> 24);
-  }
-  return data;
-}
-
-std::string ReadFile(const std::string& path) {
-  std::ifstream in(path, std::ios::binary);
-  std::stringstream text;
-  text << in.rdbuf();
-  return text.str();
-}
-
-bool Exists(const std::string& path) {
-  struct stat st;
-  return ::stat(path.c_str(), &st) == 0;
-}
-
-int64_t FileSize(const std::string& path) {
-  struct stat st;
-  return ::stat(path.c_str(), &st) == 0 ? st.st_size : -1;
-}
+using x509::Sha256Hex;
 
 class DaemonTest : public BrokerBackedTest {
  protected:
