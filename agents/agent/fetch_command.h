@@ -1,5 +1,5 @@
-// fetch_command.h: `certbroker-agent fetch URL -o FILE`: its arguments, its
-// run, and the exit codes scripts rely on.
+// fetch_command.h: `certbroker-agent fetch URL -o FILE`: its arguments and
+// its run (its exit codes are in exit_codes.h).
 #ifndef CERTBROKER_AGENTS_AGENT_FETCH_COMMAND_H_
 #define CERTBROKER_AGENTS_AGENT_FETCH_COMMAND_H_
 
@@ -7,24 +7,9 @@
 #include <string>
 #include <vector>
 
-#include "agents/transfer/transfer_error.h"
+#include "agents/agent/exit_codes.h"
 
 namespace certbroker::agent_cli {
-
-// ExitCode are certbroker-agent's exit codes.
-enum ExitCode {
-  kExitOk = 0,
-  kExitUsage = 1,
-  kExitLocalFile = 2,
-  kExitRemoteFile = 3,
-  kExitTransport = 4,
-  kExitServerCertificate = 5,
-  kExitBrokerUnavailable = 6,
-  kExitClientCertificate = 7,
-};
-
-// ExitCodeFor maps an error context to its exit code.
-int ExitCodeFor(transfer::ErrorContext context);
 
 // FetchUsage is the fetch command's --help text, exit codes included.
 std::string FetchUsage();

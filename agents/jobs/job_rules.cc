@@ -13,6 +13,7 @@
 #include "absl/strings/str_split.h"
 #include "agents/transfer/https_url.h"
 #include "broker/common/proto_duration.h"
+#include "certbroker/agent/tls_binding.h"
 
 namespace certbroker::jobs {
 namespace {
@@ -25,20 +26,6 @@ bool IsHex64(const std::string& text) {
     if (!absl::ascii_isxdigit(static_cast<unsigned char>(c))) return false;
   }
   return true;
-}
-
-// IsIgnorableLocalError lists the reasons the local check can report.
-bool IsIgnorableLocalError(int reason) {
-  switch (reason) {
-    case v1::HOSTNAME_MISMATCH:
-    case v1::EXPIRED:
-    case v1::NOT_YET_VALID:
-    case v1::UNTRUSTED_ROOT:
-    case v1::INCOMPLETE_CHAIN:
-      return true;
-    default:
-      return false;
-  }
 }
 
 }  // namespace
@@ -106,7 +93,8 @@ absl::Status ValidateOptions(const agent::v1::JobOptions& options) {
         "options.no_progress_timeout must be positive");
   }
   for (int reason : options.ignore_local_errors()) {
-    if (!IsIgnorableLocalError(reason)) {
+    if (!v1::Reason_IsValid(reason) ||
+        !agent::IsLocalCheckReason(static_cast<v1::Reason>(reason))) {
       return absl::InvalidArgumentError(absl::StrCat(
           "options.ignore_local_errors: ",
           v1::Reason_IsValid(reason) ? v1::Reason_Name(reason)

@@ -406,3 +406,20 @@ const SSL_PRIVATE_KEY_METHOD kBrokerKeyMethod = {
     SignWithBroker, DecryptWithBroker, CompleteWithBroker};
 
 }  // namespace certbroker::agent::tls_internal
+
+namespace certbroker::agent {
+
+bool IsLocalCheckReason(v1::Reason reason) {
+  switch (reason) {
+    case v1::HOSTNAME_MISMATCH:
+    case v1::EXPIRED:
+    case v1::NOT_YET_VALID:
+    case v1::UNTRUSTED_ROOT:
+    case v1::INCOMPLETE_CHAIN:
+      return true;
+    default:
+      return false;
+  }
+}
+
+}  // namespace certbroker::agent

@@ -78,6 +78,11 @@ struct TlsConnectionOptions {
   std::vector<::certbroker::v1::Reason> ignore_local_errors;
 };
 
+// IsLocalCheckReason is true for the reasons the local check reports
+// (HOSTNAME_MISMATCH, EXPIRED, NOT_YET_VALID, UNTRUSTED_ROOT,
+// INCOMPLETE_CHAIN): the only ones ignore_local_errors can usefully name.
+bool IsLocalCheckReason(::certbroker::v1::Reason reason);
+
 // TlsStep names what a connection was doing when its outcome was decided.
 enum class TlsStep {
   kNone,                   // Nothing was decided (yet).

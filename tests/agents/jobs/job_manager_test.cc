@@ -26,6 +26,7 @@
 #include "absl/strings/str_split.h"
 #include "absl/time/clock.h"
 #include "broker/common/proto_duration.h"
+#include "broker/x509/certificate.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
 #include "tests/agents/jobs/job_test_support.h"
@@ -33,6 +34,8 @@
 
 namespace certbroker::testing {
 namespace {
+
+using x509::Sha256Hex;
 
 using agent::v1::Job;
 using agent::v1::JobState;

@@ -1,55 +1,15 @@
-// JobPeersTest and the file helpers of the job tests.
+// JobPeersTest: the job tests' peers.
 #include "tests/agents/jobs/job_test_support.h"
 
-#include <openssl/sha.h>
 #include <signal.h>
-#include <sys/stat.h>
 #include <sys/time.h>
 
-#include <fstream>
-#include <sstream>
-
-#include "absl/strings/escaping.h"
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_split.h"
 #include "absl/time/clock.h"
 
 namespace certbroker::testing {
-
-std::string Sha256Hex(const std::string& data) {
-  uint8_t digest[SHA256_DIGEST_LENGTH];
-  SHA256(reinterpret_cast<const uint8_t*>(data.data()), data.size(), digest);
-  return absl::BytesToHexString(
-      absl::string_view(reinterpret_cast<const char*>(digest), sizeof(digest)));
-}
-
-std::string MakeData(size_t size, uint32_t seed) {
-  std::string data(size, '\0');
-  uint32_t state = seed * 2654435761u + 1;
-  for (char& c : data) {
-    state = state * 1664525u + 1013904223u;
-    c = static_cast<char>(state >> 24);
-  }
-  return data;
-}
-
-std::string ReadFile(const std::string& path) {
-  std::ifstream in(path, std::ios::binary);
-  std::stringstream text;
-  text << in.rdbuf();
-  return text.str();
-}
-
-bool Exists(const std::string& path) {
-  struct stat st;
-  return ::stat(path.c_str(), &st) == 0;
-}
-
-int64_t FileSize(const std::string& path) {
-  struct stat st;
-  return ::stat(path.c_str(), &st) == 0 ? st.st_size : -1;
-}
 
 void JobPeersTest::SetUp() {
   pki_ = SdkPki::Generate();
@@ -87,7 +47,7 @@ void JobPeersTest::SetUp() {
     location /paced/ {
       alias )",
                                  dir_.Path("www/files/"), R"(;
-      limit_rate 20m;
+      limit_rate 10m;
     })");
   auto started = StartNginx(dir_, nginx, port_);
   ASSERT_TRUE(started.ok()) << started.status();

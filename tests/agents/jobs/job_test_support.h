@@ -1,7 +1,6 @@
-// What the transfer agent's job tests share: file helpers (test data, its
-// SHA-256, reading results), and JobPeersTest, a fixture with the real
-// peers a job talks to: certbrokerd on a fixed loopback port (so that a
-// test can stop it and start it again where the agent expects it), a
+// What the transfer agent's job tests share: JobPeersTest, a fixture with
+// the real peers a job talks to: certbrokerd on a fixed loopback port (so that
+// a test can stop it and start it again where the agent expects it), a
 // BrokerClient and TlsBinding for it, and nginx serving test files over
 // HTTPS with ssl_verify_client on and an access log.
 #ifndef CERTBROKER_TESTS_AGENTS_JOBS_JOB_TEST_SUPPORT_H_
@@ -15,25 +14,15 @@
 #include "certbroker/agent/v1/agent.pb.h"
 #include "gtest/gtest.h"
 #include "tests/agents/tls/tls_test_env.h"
+#include "tests/support/file_probes.h"
 
 namespace certbroker::testing {
-
-// Sha256Hex is the SHA-256 of `data`, lowercase hex.
-std::string Sha256Hex(const std::string& data);
-// MakeData returns `size` pseudo-random bytes, different for each seed.
-std::string MakeData(size_t size, uint32_t seed);
-// ReadFile returns a file's contents ("" when unreadable).
-std::string ReadFile(const std::string& path);
-// Exists says whether `path` exists.
-bool Exists(const std::string& path);
-// FileSize returns a file's size, -1 when it does not exist.
-int64_t FileSize(const std::string& path);
 
 // JobPeersTest starts, for each test: an SdkPki, certbrokerd with
 // BrokerConfig() on a fixed loopback port, a BrokerClient and a TlsBinding
 // (trust store: server-root), and nginx serving dir/www/files/ as
 // /files/ (data.bin: 4 MiB, small.bin: 1 MiB), at 256 KiB/s as /slow/ and
-// at 20 MiB/s as /paced/, with an access log.
+// at 10 MiB/s as /paced/, with an access log.
 class JobPeersTest : public ::testing::Test {
  protected:
   void SetUp() override;

@@ -25,13 +25,17 @@
 #include "absl/strings/str_replace.h"
 #include "absl/strings/str_split.h"
 #include "agents/transfer/part_file.h"
+#include "broker/x509/certificate.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
 #include "tests/agents/tls/tls_test_env.h"
 #include "tests/agents/transfer/transfer_test_support.h"
+#include "tests/support/file_probes.h"
 
 namespace certbroker::testing {
 namespace {
+
+using x509::Sha256Hex;
 
 using ::testing::HasSubstr;
 using transfer::ConnectionPool;

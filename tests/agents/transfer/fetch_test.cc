@@ -5,31 +5,29 @@
 // access log shows what reached it.
 #include <arpa/inet.h>
 #include <netinet/in.h>
-#include <openssl/sha.h>
 #include <signal.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/time.h>
 #include <unistd.h>
 
-#include <fstream>
 #include <memory>
-#include <sstream>
 #include <string>
 #include <vector>
 
-#include "absl/strings/escaping.h"
 #include "absl/strings/match.h"
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_replace.h"
 #include "absl/strings/str_split.h"
 #include "absl/time/clock.h"
+#include "broker/x509/certificate.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
 #include "tests/agents/tls/tls_test_env.h"
 #include "tests/agents/transfer/transfer_test_support.h"
 #include "tests/support/command_runner.h"
+#include "tests/support/file_probes.h"
 
 namespace certbroker::testing {
 namespace {
@@ -39,10 +37,7 @@ using ::testing::Not;
 
 constexpr char kAgent[] = CERTBROKER_AGENT_PATH;
 
-bool Exists(const std::string& path) {
-  struct stat st;
-  return ::stat(path.c_str(), &st) == 0;
-}
+using x509::Sha256Hex;
 
 class FetchTest : public BrokerBackedTest {
  protected:
@@ -436,7 +431,8 @@ TEST_F(FetchTest, IgnoresALocalErrorOnlyWhenAskedAndAllowed) {
   CommandResult bad = Fetch(Url("lenient.test", "/files/data.bin"),
                             {"--ignore_local_error=NOPE"});
   EXPECT_EQ(bad.exit_code, 1);
-  EXPECT_THAT(bad.err, HasSubstr("--ignore_local_error must name a reason"));
+  EXPECT_THAT(bad.err,
+              HasSubstr("--ignore_local_error must be a local check error"));
 }
 
 TEST_F(FetchTest, SilentServerTimesOutInTheHandshake) {
