@@ -30,7 +30,8 @@ void CallerLimiter::Forget(Shard& shard, const CallerLimits& limits,
   for (auto it = shard.buckets.begin(); it != shard.buckets.end();) {
     Bucket& bucket = it->second;
     Refill(bucket.tokens, bucket.refilled, limits, now);
-    if (bucket.in_flight == 0 && bucket.tokens >= limits.burst) {
+    if (bucket.in_flight.load(std::memory_order_acquire) == 0 &&
+        bucket.tokens >= limits.burst) {
       shard.buckets.erase(it++);
     } else {
       ++it;
@@ -53,12 +54,12 @@ CallerLimiter::Admission CallerLimiter::Admit(const std::string& identity,
     Refill(bucket.tokens, bucket.refilled, limits, now);
   }
   Admission admission;
-  if (bucket.in_flight >= limits.max_concurrent_calls) {
+  const uint32_t in_flight = bucket.in_flight.load(std::memory_order_relaxed);
+  if (in_flight >= limits.max_concurrent_calls) {
     admission.retry_after = absl::Milliseconds(100);
-    admission.why =
-        absl::StrCat("'", identity, "' already has ", bucket.in_flight,
-                     " calls in flight, the most allowed "
-                     "(access.per_caller.max_concurrent_calls)");
+    admission.why = absl::StrCat("'", identity, "' already has ", in_flight,
+                                 " calls in flight, the most allowed "
+                                 "(access.per_caller.max_concurrent_calls)");
     return admission;
   }
   if (bucket.tokens < 1) {
@@ -71,8 +72,9 @@ CallerLimiter::Admission CallerLimiter::Admit(const std::string& identity,
     return admission;
   }
   bucket.tokens -= 1;
-  bucket.in_flight += 1;
+  bucket.in_flight.fetch_add(1, std::memory_order_relaxed);
   admission.admitted = true;
+  admission.slot = &bucket.in_flight;
   return admission;
 }
 
@@ -80,8 +82,15 @@ void CallerLimiter::Release(const std::string& identity) {
   Shard& shard = ShardOf(identity);
   absl::MutexLock lock(&shard.mutex);
   auto it = shard.buckets.find(identity);
-  if (it != shard.buckets.end() && it->second.in_flight > 0) {
-    it->second.in_flight -= 1;
+  if (it != shard.buckets.end()) Release(&it->second.in_flight);
+}
+
+void CallerLimiter::Release(Slot* slot) {
+  uint32_t held = slot->load(std::memory_order_relaxed);
+  // Never below zero, even for a release without an admission.
+  while (held > 0 &&
+         !slot->compare_exchange_weak(held, held - 1, std::memory_order_release,
+                                      std::memory_order_relaxed)) {
   }
 }
 

@@ -47,21 +47,26 @@ absl::StatusOr<std::string> CallerResolver::CertificateIdentity(
   return identity;
 }
 
+std::string Caller::Transport() const {
+  if (tls) return absl::StrCat("tls ", peer);
+  if (credentials) return absl::StrCat("unix ", credentials->ToString());
+  return absl::StrCat("plaintext ", peer);
+}
+
 Caller CallerResolver::Resolve(const grpc::ServerContextBase& context,
                                const AccessPolicy& access,
                                const std::string& version) const {
   Caller caller;
-  std::string peer = context.peer();
+  caller.peer = context.peer();
+  const std::string& peer = caller.peer;
   std::shared_ptr<const grpc::AuthContext> auth = context.auth_context();
   // Views into `auth`, which outlives their use here.
-  absl::string_view pem =
-      auth ? Property(*auth, GRPC_X509_PEM_CERT_PROPERTY_NAME) : "";
   absl::string_view security =
       auth ? Property(*auth, GRPC_TRANSPORT_SECURITY_TYPE_PROPERTY_NAME) : "";
-  bool tls = security == GRPC_TLS_TRANSPORT_SECURITY_TYPE ||
-             security == GRPC_SSL_TRANSPORT_SECURITY_TYPE;
-  if (tls) {
-    caller.transport = absl::StrCat("tls ", peer);
+  caller.tls = security == GRPC_TLS_TRANSPORT_SECURITY_TYPE ||
+               security == GRPC_SSL_TRANSPORT_SECURITY_TYPE;
+  if (caller.tls) {
+    absl::string_view pem = Property(*auth, GRPC_X509_PEM_CERT_PROPERTY_NAME);
     if (pem.empty()) {
       caller.refusal = absl::StrCat("the TLS connection from ", peer,
                                     " carries no client certificate");
@@ -73,9 +78,9 @@ Caller CallerResolver::Resolve(const grpc::ServerContextBase& context,
       return caller;
     }
     caller.identity = *identity;
-  } else if (auto credentials =
-                 unix_peers_ ? unix_peers_->Find(peer) : std::nullopt) {
-    caller.transport = absl::StrCat("unix ", credentials->ToString());
+  } else if (unix_peers_ != nullptr &&
+             (caller.credentials = unix_peers_->Find(peer))) {
+    const PeerCredentials* credentials = &*caller.credentials;
     caller.identity = access.UnixIdentity(credentials->uid, credentials->gid);
     if (caller.identity.empty()) {
       if (!dev_loopback_) {
@@ -87,7 +92,6 @@ Caller CallerResolver::Resolve(const grpc::ServerContextBase& context,
       caller.identity = kDevIdentity;
     }
   } else {
-    caller.transport = absl::StrCat("plaintext ", peer);
     if (!dev_loopback_) {
       caller.refusal = absl::StrCat("the connection from ", peer,
                                     " is neither TLS nor a Unix socket");

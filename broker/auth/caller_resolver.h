@@ -7,6 +7,7 @@
 #ifndef CERTBROKER_BROKER_AUTH_CALLER_RESOLVER_H_
 #define CERTBROKER_BROKER_AUTH_CALLER_RESOLVER_H_
 
+#include <optional>
 #include <string>
 
 #include "absl/container/flat_hash_map.h"
@@ -23,10 +24,18 @@ struct Caller {
   // identity is empty for an unauthenticated caller; `refusal` says why.
   std::string identity;
   RoleSet roles = 0;
-  // transport describes the connection for audit records ("tls", "unix
-  // uid=1000 gid=1000 pid=42", "plaintext ipv4:127.0.0.1:5000").
-  std::string transport;
   std::string refusal;
+  // peer is gRPC's name for the other end ("ipv4:127.0.0.1:5000", "fd:12").
+  std::string peer;
+  // credentials are the kernel's, for a Unix-socket peer.
+  std::optional<PeerCredentials> credentials;
+  bool tls = false;
+
+  // Transport describes the connection for refusals and their audit
+  // records ("tls ipv4:10.0.0.1:5000", "unix uid=1000 gid=1000 pid=42",
+  // "plaintext ipv4:127.0.0.1:5000"). Built on demand: an admitted call
+  // never needs it.
+  std::string Transport() const;
 };
 
 class CallerResolver {

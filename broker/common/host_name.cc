@@ -17,6 +17,15 @@ std::string NormalizeHost(absl::string_view host) {
 }
 
 bool IsIpAddress(absl::string_view host) {
+  // An IPv6 literal has a colon and an IPv4 one (dotted quad) ends in a
+  // digit: most DNS names are told apart without a copy or inet_pton.
+  // (A NUL takes the long way: inet_pton reads only up to it.)
+  if (host.empty() ||
+      (host.find(':') == absl::string_view::npos &&
+       !absl::ascii_isdigit(static_cast<unsigned char>(host.back())) &&
+       host.find('\0') == absl::string_view::npos)) {
+    return false;
+  }
   std::string text(host);
   unsigned char buffer[16];
   return ::inet_pton(AF_INET, text.c_str(), buffer) == 1 ||

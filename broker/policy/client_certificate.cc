@@ -61,6 +61,7 @@ absl::StatusOr<std::shared_ptr<const ClientCertificate>> MakeClientCertificate(
   for (const auto& certificate : loaded->chain) {
     loaded->chain_der.push_back(x509::CertificateToDer(certificate.get()));
   }
+  loaded->leaf_sha256 = x509::Sha256(loaded->chain_der[0]);
   loaded->not_before = x509::NotBefore(leaf);
   loaded->not_after = x509::NotAfter(leaf);
   return std::shared_ptr<const ClientCertificate>(std::move(loaded));

@@ -19,6 +19,7 @@ struct ClientCertificate {
   std::string id;
   x509::CertificateList chain;         // Leaf first.
   std::vector<std::string> chain_der;  // The same, DER, as sent to agents.
+  std::string leaf_sha256;  // Raw SHA-256 of chain_der[0], for key handles.
   bssl::UniquePtr<EVP_PKEY> key;
   bool exportable = false;
   absl::Time not_before;

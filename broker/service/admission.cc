@@ -12,7 +12,7 @@ namespace {
 // AddressKey is the limiter key of an unauthenticated caller: its address
 // without the port ("ipv4:10.0.0.1"), or its Unix credentials.
 std::string AddressKey(const auth::Caller& caller) {
-  std::string key = caller.transport;
+  std::string key = caller.Transport();
   size_t colon = key.rfind(':');
   if (absl::StrContains(key, "ipv") && colon != std::string::npos) {
     key.resize(colon);
@@ -24,16 +24,15 @@ std::string AddressKey(const auth::Caller& caller) {
 
 Admission::Ticket& Admission::Ticket::operator=(Ticket&& other) noexcept {
   if (this != &other) {
-    if (limiter_ != nullptr) limiter_->Release(key_);
-    limiter_ = other.limiter_;
-    key_ = std::move(other.key_);
-    other.limiter_ = nullptr;
+    if (slot_ != nullptr) auth::CallerLimiter::Release(slot_);
+    slot_ = other.slot_;
+    other.slot_ = nullptr;
   }
   return *this;
 }
 
 Admission::Ticket::~Ticket() {
-  if (limiter_ != nullptr) limiter_->Release(key_);
+  if (slot_ != nullptr) auth::CallerLimiter::Release(slot_);
 }
 
 bool Admission::ShouldAuditLimit(const std::string& key, absl::Time now,
@@ -52,17 +51,18 @@ bool Admission::ShouldAuditLimit(const std::string& key, absl::Time now,
 std::optional<absl::Status> Admission::Admit(grpc::ServerContextBase& context,
                                              auth::Service service,
                                              absl::string_view rpc,
-                                             std::string& agent,
-                                             Ticket& ticket) {
+                                             std::string& agent, Ticket& ticket,
+                                             std::string* peer) {
   std::shared_ptr<const policy::PolicySnapshot> snapshot = current_.Get();
   auth::Caller caller =
       resolver_.Resolve(context, snapshot->access(), snapshot->version());
-  agent = caller.identity;
   bool record = true;
   std::optional<absl::Status> refusal =
       Decide(context, service, rpc, caller, snapshot->access().limits(), ticket,
              record);
   if (refusal && record) Record(rpc, caller, *refusal);
+  agent = std::move(caller.identity);
+  if (peer != nullptr) *peer = std::move(caller.peer);
   return refusal;
 }
 
@@ -72,8 +72,10 @@ std::optional<absl::Status> Admission::Decide(grpc::ServerContextBase& context,
                                               const auth::Caller& caller,
                                               const auth::CallerLimits& limits,
                                               Ticket& ticket, bool& record) {
-  std::string key =
-      caller.identity.empty() ? AddressKey(caller) : caller.identity;
+  std::string address_key;
+  if (caller.identity.empty()) address_key = AddressKey(caller);
+  const std::string& key =
+      caller.identity.empty() ? address_key : caller.identity;
   absl::Time now = absl::Now();
   // Development callers share one identity: they pass the limiter, but
   // without bounds.
@@ -95,8 +97,7 @@ std::optional<absl::Status> Admission::Decide(grpc::ServerContextBase& context,
                                            "recorded one)")
                             : ""));
   }
-  ticket.limiter_ = &limiter_;
-  ticket.key_ = key;
+  ticket.slot_ = admitted.slot;
   if (caller.identity.empty()) {
     return absl::UnauthenticatedError(caller.refusal);
   }
@@ -117,7 +118,7 @@ void Admission::Record(absl::string_view rpc, const auth::Caller& caller,
   std::string code = absl::StatusCodeToString(refusal.code());
   LogInfo(
       absl::StrCat("refused rpc=", rpc, " caller=", LogValue(caller.identity),
-                   " transport=", LogValue(caller.transport), " code=", code,
+                   " transport=", LogValue(caller.Transport()), " code=", code,
                    " detail=", LogValue(refusal.message())));
   if (audit_ == nullptr) return;
   store::AuditRecord record;
@@ -125,7 +126,7 @@ void Admission::Record(absl::string_view rpc, const auth::Caller& caller,
   record.decision_id = NewDecisionId();
   record.agent = caller.identity;
   record.rpc = std::string(rpc);
-  record.target = caller.transport.substr(0, store::kMaxAuditFieldBytes);
+  record.target = caller.Transport().substr(0, store::kMaxAuditFieldBytes);
   record.verdict = "denied";
   record.reason = code;
   record.detail =

@@ -36,8 +36,7 @@ class Admission {
 
    private:
     friend class Admission;
-    auth::CallerLimiter* limiter_ = nullptr;
-    std::string key_;
+    auth::CallerLimiter::Slot* slot_ = nullptr;
   };
 
   // `audit` (may be null) receives the refusals; `current`, `resolver`
@@ -50,11 +49,13 @@ class Admission {
   // `agent` to the caller's identity (empty when unauthenticated), and on
   // success fills `ticket` and returns nullopt; on refusal it logs and
   // audits it and returns why, after setting the retry trailer on
-  // `context` for RESOURCE_EXHAUSTED.
+  // `context` for RESOURCE_EXHAUSTED. With `peer`, it also sets *peer to
+  // gRPC's name for the other end, so that the caller need not ask again.
   std::optional<absl::Status> Admit(grpc::ServerContextBase& context,
                                     auth::Service service,
                                     absl::string_view rpc, std::string& agent,
-                                    Ticket& ticket);
+                                    Ticket& ticket,
+                                    std::string* peer = nullptr);
 
  private:
   // Decide is Admit without the record: the refusal, if any, and whether

@@ -66,11 +66,24 @@ std::string SchemeNames(const std::vector<uint16_t>& schemes) {
   });
 }
 
+// ReasonName is v1::Reason_Name without its descriptor lookup per call.
+const std::string& ReasonName(v1::Reason reason) {
+  static const auto* const names = [] {
+    auto* table = new std::vector<std::string>();
+    for (int value = 0; v1::Reason_IsValid(value); ++value) {
+      table->push_back(v1::Reason_Name(static_cast<v1::Reason>(value)));
+    }
+    return table;
+  }();
+  const auto index = static_cast<size_t>(reason);
+  return index < names->size() ? (*names)[index] : v1::Reason_Name(reason);
+}
+
 // RecordVerdict copies a server-certificate verdict into its log record.
 void RecordVerdict(const v1::OnServerCertificateResponse& response,
                    Decision& decision) {
   decision.verdict = response.accepted() ? "accept" : "reject";
-  decision.reason = v1::Reason_Name(response.reason());
+  decision.reason = ReasonName(response.reason());
   decision.detail = response.detail();
 }
 
@@ -257,7 +270,7 @@ absl::Status CertificateBrokerService::DecideClientCertificate(
         absl::StrCat("certificate '", certificate->id, "' is not valid before ",
                      absl::FormatTime(certificate->not_before)));
   }
-  const std::string leaf_sha256 = x509::Sha256(certificate->chain_der[0]);
+  const std::string& leaf_sha256 = certificate->leaf_sha256;
   if (certificate->exportable) {
     CB_ASSIGN_OR_RETURN(std::string key,
                         x509::PrivateKeyToPkcs8Der(certificate->key.get()));
@@ -311,10 +324,11 @@ absl::Status CertificateBrokerService::DecideServerCertificate(
     chain_digest = VerdictCache::ChainDigest(request.certificate_chain());
     response.set_certificate_chain_sha256(chain_digest);
   }
-  // The leaf's fingerprint (for the audit) of a chain sent. A cache hit
-  // carries it already: the same chain digest means the same leaf bytes.
+  // The leaf's fingerprint (for the audit, and only read there) of a chain
+  // sent. A cache hit carries it already: the same chain digest means the
+  // same leaf bytes.
   auto fingerprint_sent_leaf = [&] {
-    if (!by_digest) {
+    if (!by_digest && audit_ != nullptr) {
       decision.leaf_fingerprint = x509::Sha256Hex(request.certificate_chain(0));
     }
   };

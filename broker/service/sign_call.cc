@@ -11,7 +11,6 @@
 #include "absl/strings/escaping.h"
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
-#include "absl/strings/str_split.h"
 #include "broker/common/status_macros.h"
 #include "broker/keyless/signature_scheme.h"
 #include "broker/service/certificate_broker_service.h"
@@ -24,8 +23,17 @@ constexpr char kScopeSeparator = '\x1f';
 
 // TargetOfScope reverses KeyHandleScope; false when `scope` is not one.
 bool TargetOfScope(absl::string_view scope, policy::ResolvedTarget& target) {
-  std::vector<absl::string_view> parts = absl::StrSplit(scope, kScopeSeparator);
-  if (parts.size() != 5 || !absl::SimpleAtoi(parts[2], &target.port) ||
+  // Split by hand into at most six parts, without a vector per call.
+  constexpr size_t kParts = 5;
+  absl::string_view parts[kParts + 1];
+  size_t count = 0;
+  for (size_t from = 0; count <= kParts;) {
+    const size_t separator = scope.find(kScopeSeparator, from);
+    parts[count++] = scope.substr(from, separator - from);
+    if (separator == absl::string_view::npos) break;
+    from = separator + 1;
+  }
+  if (count != kParts || !absl::SimpleAtoi(parts[2], &target.port) ||
       (parts[4] != "0" && parts[4] != "1")) {
     return false;
   }
@@ -80,7 +88,7 @@ absl::Status CertificateBrokerService::DecideSign(
                      "GetClientCertificate again"));
   }
   const policy::ClientCertificate& certificate = *found->second;
-  if (x509::Sha256(certificate.chain_der[0]) != claims.leaf_sha256) {
+  if (certificate.leaf_sha256 != claims.leaf_sha256) {
     return absl::FailedPreconditionError(
         absl::StrCat("certificate '", id,
                      "' was rotated since the handle was given out; call "

@@ -36,9 +36,10 @@ grpc::ServerUnaryReactor* Serve(
   if (reactor == nullptr) return door.calls.RefuseCall(context);
   Decision decision;
   Admission::Ticket ticket;
+  std::string peer;
   if (door.admission != nullptr) {
     if (auto refusal = door.admission->Admit(*context, door.service, rpc,
-                                             decision.agent, ticket)) {
+                                             decision.agent, ticket, &peer)) {
       reactor->Finish(
           grpc::Status(static_cast<grpc::StatusCode>(refusal->code()),
                        std::string(refusal->message())));
@@ -71,7 +72,8 @@ grpc::ServerUnaryReactor* Serve(
     decision.verdict = absl::StatusCodeToString(status.code());
     decision.reason = "audit queue full";
   }
-  LogDecision(rpc, context->peer(), decision);
+  if (door.admission == nullptr) peer = context->peer();
+  LogDecision(rpc, peer, decision);
   grpc::Status answer =
       status.ok() ? grpc::Status::OK
                   : grpc::Status(static_cast<grpc::StatusCode>(status.code()),

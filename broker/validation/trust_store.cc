@@ -31,16 +31,24 @@ absl::StatusOr<std::shared_ptr<const TrustStore>> TrustStore::Create(
                                               ": ", x509::DrainErrorQueue()));
     }
     trust->fingerprints_.push_back(std::move(fingerprint));
+    trust->roots_.push_back(bssl::UpRef(root));
+    trust->root_addresses_.push_back(root.get());
     trust->has_intermediate_anchors_ |=
         X509_check_issued(root.get(), root.get()) != X509_V_OK;
   }
   std::sort(trust->fingerprints_.begin(), trust->fingerprints_.end());
+  std::sort(trust->root_addresses_.begin(), trust->root_addresses_.end());
   trust->description_ = absl::StrJoin(bundle_names, ", ");
   trust->bundle_names_ = std::move(bundle_names);
   return std::shared_ptr<const TrustStore>(std::move(trust));
 }
 
 bool TrustStore::Contains(const X509* certificate) const {
+  if (std::binary_search(root_addresses_.begin(), root_addresses_.end(),
+                         certificate)) {
+    return true;
+  }
+  // Another copy of a root (sent in a chain): the same DER.
   return std::binary_search(fingerprints_.begin(), fingerprints_.end(),
                             x509::Sha256Fingerprint(certificate));
 }

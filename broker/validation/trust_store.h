@@ -44,6 +44,11 @@ class TrustStore {
   TrustStore() = default;
 
   bssl::UniquePtr<X509_STORE> store_;
+  // The roots as added to the store (held here too), sorted by address: a
+  // path BoringSSL built ends in one of these very objects, so Contains
+  // finds it without hashing.
+  x509::CertificateList roots_;
+  std::vector<const X509*> root_addresses_;
   std::vector<std::string> fingerprints_;
   std::string description_;
   bool has_intermediate_anchors_ = false;

@@ -82,11 +82,12 @@ void Validation::CheckAnchorConstraints() {
   }
   // The extension accessors fill a cache, hence the casts.
   X509* anchor = const_cast<X509*>(path_.back());
-  std::string subject = text_.Describe(anchor);
+  // Described only for a failure: formatting names is not free.
+  auto subject = [&] { return text_.Describe(anchor); };
   uint32_t flags = X509_get_extension_flags(anchor);
   if ((flags & EXFLAG_BCONS) != 0 && (flags & EXFLAG_CA) == 0) {
     Record(Reason::INVALID_CA,
-           absl::StrCat(subject,
+           absl::StrCat(subject(),
                         " is trusted, but its basicConstraints say "
                         "it is not a CA"));
   }
@@ -98,7 +99,7 @@ void Validation::CheckAnchorConstraints() {
   }
   if (path_length >= 0 && intermediates > static_cast<size_t>(path_length)) {
     Record(Reason::INVALID_CA,
-           absl::StrCat(subject, " allows ", path_length,
+           absl::StrCat(subject(), " allows ", path_length,
                         " intermediate CAs below it (pathLenConstraint); "
                         "the path has ",
                         intermediates));
@@ -107,7 +108,7 @@ void Validation::CheckAnchorConstraints() {
   if (wanted != 0 && (flags & EXFLAG_XKUSAGE) != 0 &&
       (X509_get_extended_key_usage(anchor) & (wanted | XKU_ANYEKU)) == 0) {
     Record(Reason::BAD_EXTENDED_KEY_USAGE,
-           absl::StrCat(subject,
+           absl::StrCat(subject(),
                         " is trusted, but its extended key usage "
                         "does not include ",
                         PurposeName(policy_.purpose),
