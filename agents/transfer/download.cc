@@ -174,6 +174,10 @@ class DownloadImpl final : public Download,
   void StartBody();
   void ReadBody();
   void OnBody(boost::system::error_code ec);
+  // BodyDone says whether the whole body has been read.
+  bool BodyDone() const {
+    return direct_left_.has_value() ? *direct_left_ == 0 : parser_->is_done();
+  }
   void Complete();
 
   // DrainThen reads the rest of a short body (a redirect's) so that the
@@ -245,6 +249,11 @@ class DownloadImpl final : public Download,
   std::optional<http::response_parser<http::buffer_body>> parser_;
   std::vector<char> chunk_;
   size_t fill_ = 0;  // Bytes of chunk_ not yet written to the part file.
+  // direct_left_ counts the body bytes still to read when the body has a
+  // Content-Length: they are read from the stream straight into chunk_
+  // (Beast has parsed the header; a body of known length needs no parsing,
+  // and this saves copying every byte through the parser's buffer).
+  std::optional<uint64_t> direct_left_;
   uint64_t drained_ = 0;
   int64_t total_ = -1;
 
@@ -517,13 +526,37 @@ void DownloadImpl::StartBody() {
   Progress();
   chunk_.resize(kChunkSize);
   fill_ = 0;
+  direct_left_.reset();
+  if (!parser_->chunked() && parser_->content_length().value_or(0) > 0) {
+    // The header read may have brought the body's first bytes.
+    direct_left_ = *parser_->content_length();
+    size_t early = static_cast<size_t>(
+        std::min<uint64_t>({buffer_.size(), *direct_left_, chunk_.size()}));
+    asio::buffer_copy(asio::buffer(chunk_.data(), early), buffer_.data());
+    buffer_.consume(early);
+    fill_ = early;
+    *direct_left_ -= early;
+  }
   ReadBody();
 }
 
 void DownloadImpl::ReadBody() {
-  if (parser_->is_done()) {
+  if (BodyDone() && fill_ == 0) {
     ReleaseConnection();
     return Complete();
+  }
+  if (direct_left_.has_value()) {
+    size_t room = static_cast<size_t>(
+        std::min<uint64_t>(chunk_.size() - fill_, *direct_left_));
+    if (room == 0) return OnBody({});  // Write out the full chunk first.
+    stream_->async_read_some(
+        asio::buffer(chunk_.data() + fill_, room),
+        [self = shared_from_this()](boost::system::error_code ec, size_t n) {
+          self->fill_ += n;
+          *self->direct_left_ -= n;
+          self->OnBody(ec);
+        });
+    return;
   }
   parser_->get().body().data = chunk_.data() + fill_;
   parser_->get().body().size = chunk_.size() - fill_;
@@ -537,9 +570,11 @@ void DownloadImpl::ReadBody() {
 void DownloadImpl::OnBody(boost::system::error_code ec) {
   Touch();
   if (ec == http::error::need_buffer) ec = {};
-  fill_ = chunk_.size() - parser_->get().body().size;
+  if (!direct_left_.has_value()) {
+    fill_ = chunk_.size() - parser_->get().body().size;
+  }
   bool stopping = ec || cancelled_ || timed_out_;
-  if (fill_ > 0 && (fill_ == chunk_.size() || parser_->is_done() || stopping)) {
+  if (fill_ > 0 && (fill_ == chunk_.size() || BodyDone() || stopping)) {
     absl::Status appended = part_->Append(chunk_.data(), fill_);
     if (!appended.ok()) {
       return Fail(ErrorContext::kLocalFile, std::string(appended.message()));
@@ -637,7 +672,7 @@ void DownloadImpl::DrainThen(std::function<void()> next) {
 
 void DownloadImpl::ReleaseConnection() {
   StopWatch();
-  if (stream_ != nullptr && parser_->is_done() && parser_->keep_alive() &&
+  if (stream_ != nullptr && BodyDone() && parser_->keep_alive() &&
       buffer_.size() == 0) {
     pool_.Put(key_, std::move(stream_));
   }

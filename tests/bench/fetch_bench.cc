@@ -27,10 +27,13 @@
 namespace certbroker::bench {
 namespace {
 
-// Run is one download: its wall time and the process's peak RSS.
+// Run is one download: its wall time, the process's CPU time (user and
+// system) and its peak RSS.
 struct Run {
   double seconds = 0;
   double peak_rss_mb = 0;
+  double user_seconds = 0;
+  double system_seconds = 0;
 };
 
 // RunProcess runs argv with stdout and stderr to `log`, and measures it.
@@ -54,6 +57,8 @@ Run RunProcess(const std::vector<std::string>& argv, const std::string& log) {
   Run run;
   run.seconds = absl::ToDoubleSeconds(absl::Now() - start);
   run.peak_rss_mb = usage.ru_maxrss * 1024.0 / 1e6;  // ru_maxrss is in KiB.
+  run.user_seconds = usage.ru_utime.tv_sec + usage.ru_utime.tv_usec / 1e6;
+  run.system_seconds = usage.ru_stime.tv_sec + usage.ru_stime.tv_usec / 1e6;
   if (!WIFEXITED(status) || WEXITSTATUS(status) != 0) {
     Fail(argv[0], absl::InternalError(
                       absl::StrCat("exit status ", status, "; see ", log)));
@@ -157,9 +162,12 @@ int main() {
     std::fprintf(stderr, "round %d: certbroker-agent --sha256 %.2f s\n", round,
                  h.seconds);
     std::fprintf(stderr,
-                 "round %d: certbroker-agent %.2f s (%.1f MB RSS), curl %.2f s "
-                 "(%.1f MB RSS)\n",
-                 round, a.seconds, a.peak_rss_mb, c.seconds, c.peak_rss_mb);
+                 "round %d: certbroker-agent %.2f s (%.1f MB RSS, CPU %.2f s "
+                 "user %.2f s system), curl %.2f s (%.1f MB RSS, CPU %.2f s "
+                 "user %.2f s system)\n",
+                 round, a.seconds, a.peak_rss_mb, a.user_seconds,
+                 a.system_seconds, c.seconds, c.peak_rss_mb, c.user_seconds,
+                 c.system_seconds);
     if (a.seconds < best_agent.seconds) best_agent.seconds = a.seconds;
     if (c.seconds < best_curl.seconds) best_curl.seconds = c.seconds;
     best_agent.peak_rss_mb = std::max(best_agent.peak_rss_mb, a.peak_rss_mb);

@@ -189,6 +189,20 @@ class Operation {
       result_ = SSL_do_handshake(ssl);
     } else if constexpr (kind == Kind::kRead) {
       result_ = SSL_read(ssl, data_, size);
+      // Decrypt what else has arrived, up to the buffer's size, before
+      // completing: one completion per record would cost more than the
+      // records' decryption. A failure after the first record surfaces on
+      // the next read.
+      while (result_ > 0 && static_cast<std::size_t>(result_) < size_) {
+        int more = SSL_read(ssl, static_cast<uint8_t*>(data_) + result_,
+                            static_cast<int>(std::min<std::size_t>(
+                                size_ - result_, 16 * 1024)));
+        if (more <= 0) {
+          ERR_clear_error();
+          break;
+        }
+        result_ += more;
+      }
     } else if constexpr (kind == Kind::kWrite) {
       result_ = SSL_write(ssl, data_, size);
     } else {
