@@ -179,6 +179,11 @@ class DownloadImpl final : public Download,
     return direct_left_.has_value() ? *direct_left_ == 0 : parser_->is_done();
   }
   void Complete();
+  // WithoutClientCertificate says whether the server asked for a client
+  // certificate and the broker gave none; NoClientCertificate is the
+  // CLIENT_CERTIFICATE error for a failure that likely follows from it.
+  bool WithoutClientCertificate() const;
+  TransferError NoClientCertificate(const std::string& what) const;
 
   // DrainThen reads the rest of a short body (a redirect's) so that the
   // connection can be kept, then runs `next`.
@@ -433,13 +438,27 @@ void DownloadImpl::OnHead(boost::system::error_code ec) {
   if (Interrupted(Stage::kHead)) return;
   if (ec) {
     if (RetryStale()) return;
-    return Fail(ErrorContext::kTransport,
-                absl::StrCat("cannot read the response from ", Where(), ": ",
-                             ec.message()));
+    std::string message = absl::StrCat("cannot read the response from ",
+                                       Where(), ": ", ec.message());
+    if (!stream_->last_error().empty()) {
+      absl::StrAppend(&message, ": ", stream_->last_error());
+    }
+    // TLS 1.3 servers judge the client's certificate after the handshake:
+    // their refusal comes with the response.
+    if (WithoutClientCertificate()) return Fail(NoClientCertificate(message));
+    return Fail(ErrorContext::kTransport, message);
   }
   const auto& head = parser_->get();
   int status = static_cast<int>(head.result_int());
   result_.http_status = status;
+  if (WithoutClientCertificate() &&
+      (status == 400 || status == 401 || status == 403 || status == 495 ||
+       status == 496)) {
+    TransferError error = NoClientCertificate(absl::StrCat(
+        "the server answered ", status, " ", std::string(head.reason())));
+    error.http_status = status;
+    return Fail(error);
+  }
   auto remote_error = [&](std::string message) {
     TransferError error =
         Error(ErrorContext::kRemoteFile, std::move(message), url_.ToString());
@@ -607,6 +626,21 @@ void DownloadImpl::OnBody(boost::system::error_code ec) {
     return Fail(error);
   }
   ReadBody();
+}
+
+bool DownloadImpl::WithoutClientCertificate() const {
+  if (stream_ == nullptr) return false;
+  agent::ClientCertificateInfo info =
+      TlsBinding::ClientCertificate(stream_->native_handle());
+  return info.requested && !info.presented;
+}
+
+TransferError DownloadImpl::NoClientCertificate(const std::string& what) const {
+  return Error(ErrorContext::kClientCertificate,
+               absl::StrCat("the server asked for a client certificate and the "
+                            "broker has none for ",
+                            Where(), " (", what, ")"),
+               url_.ToString());
 }
 
 void DownloadImpl::Complete() {

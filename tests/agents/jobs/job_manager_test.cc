@@ -77,7 +77,7 @@ class JobManagerTest : public JobPeersTest {
     (*request.mutable_options()->mutable_resolve())["exportable.test"] =
         "127.0.0.1";
     for (const char* host : {"keyless.test", "untrusted.test", "nginx.test",
-                             "lenient.test", "strict.test"}) {
+                             "lenient.test", "strict.test", "nocert.test"}) {
       (*request.mutable_options()->mutable_resolve())[host] = "127.0.0.1";
     }
     auto job = manager_->Create(request);
@@ -321,6 +321,20 @@ TEST_F(JobManagerTest, IgnoresALocalErrorOnlyWhereTheRuleAllowsIt) {
              ignoring);
   job = WaitForState(allowed, agent::v1::TRANSFERRED);
   EXPECT_EQ(job.files(0).sha256(), Sha256Hex(small_));
+}
+
+TEST_F(JobManagerTest, NoClientCertificateIsATransientClientCertificateError) {
+  agent::v1::JobOptions options;
+  SetWholeSeconds(absl::Hours(1), *options.mutable_min_retry_delay());
+  std::string id = NewJob(
+      {File(Url("nocert.test", "/files/small.bin"), Out("nocert"))}, options);
+  Job job = WaitForState(id, agent::v1::TRANSIENT_ERROR);
+  EXPECT_EQ(job.error().context(), agent::v1::CLIENT_CERTIFICATE);
+  EXPECT_EQ(job.error().http_status(), 400);
+  EXPECT_THAT(job.error().message(),
+              HasSubstr("the server asked for a client certificate and the "
+                        "broker has none for nocert.test"));
+  EXPECT_TRUE(job.error().transient());
 }
 
 TEST_F(JobManagerTest, NotFoundIsAPermanentError) {

@@ -128,7 +128,8 @@ SdkPki SdkPki::Generate() {
   pki.server = MustIssue(
       devpki::ServerSpec("server.test",
                          {"exportable.test", "keyless.test", "both.test",
-                          "untrusted.test", "server.test", "nginx.test"},
+                          "untrusted.test", "server.test", "nginx.test",
+                          "nocert.test"},
                          {"127.0.0.1"}),
       &pki.server_root);
   pki.other_root = MustIssue(devpki::RootSpec("SDK Other Root"), nullptr);
@@ -207,6 +208,9 @@ rules:
     match: { hosts: [strict.test] }
     client_certificate: exportable-client
     server_validation: { trust_bundles: [server-roots], mode: BOTH }
+  - name: nocert
+    match: { hosts: [nocert.test] }
+    server_validation: { trust_bundles: [server-roots], mode: BROKER }
 inbound_rules:
   - name: ignore
     match: { listeners: [sdk-ignore], server_names: ["*"] }

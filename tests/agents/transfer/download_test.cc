@@ -87,6 +87,9 @@ class DownloadTest : public BrokerBackedTest {
   void Run(const std::function<bool()>& done) {
     auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(90);
     while (!done() && std::chrono::steady_clock::now() < deadline) {
+      // A loop that ran out of work stops, and runs nothing more until
+      // restarted.
+      if (io_.stopped()) io_.restart();
       io_.run_one_for(std::chrono::milliseconds(100));
     }
     ASSERT_TRUE(done()) << "the downloads did not finish within 90 s";

@@ -76,7 +76,7 @@ class FetchTest : public BrokerBackedTest {
                                      "--idle_timeout=30"};
     for (const char* host :
          {"exportable.test", "keyless.test", "untrusted.test", "mismatch.test",
-          "lenient.test"}) {
+          "lenient.test", "nocert.test"}) {
       argv.push_back(absl::StrCat("--resolve=", host, ":127.0.0.1"));
     }
     argv.insert(argv.end(), extra.begin(), extra.end());
@@ -199,6 +199,21 @@ TEST_F(FetchTest, BrokerRejectsServerCertificateBeforeAnyRequest) {
                   port_, ": UNTRUSTED_ROOT")));
   ExpectNoOutput();
   EXPECT_THAT(AccessLog(), ::testing::IsEmpty());
+}
+
+TEST_F(FetchTest, NoClientCertificateFromTheBrokerIsClientCertificateError) {
+  // The broker's rule for nocert.test gives no client certificate; nginx
+  // requires one and answers 400 without.
+  CommandResult result = Fetch(Url("nocert.test", "/files/data.bin"));
+  EXPECT_EQ(result.exit_code, 7) << result.err;
+  EXPECT_THAT(result.err, HasSubstr("context: CLIENT_CERTIFICATE\n"));
+  EXPECT_THAT(
+      result.err,
+      HasSubstr(absl::StrCat("CLIENT_CERTIFICATE: the server asked for a "
+                             "client certificate and the broker has none for "
+                             "nocert.test:",
+                             port_, " (the server answered 400 Bad Request)")));
+  ExpectNoOutput();
 }
 
 TEST_F(FetchTest, BrokerStoppedIsBrokerUnavailable) {
