@@ -157,4 +157,27 @@ bool BrokerProcess::WaitForLog(const std::string& text,
   return false;
 }
 
+absl::Status BrokerProcess::Reload() {
+  Signal(SIGHUP);
+  ++reloads_;
+  // The log says so once per reload; wait for this one's line.
+  constexpr char kReloaded[] = "reloaded policy_version=";
+  absl::Time deadline = absl::Now() + absl::Seconds(20);
+  while (absl::Now() < deadline) {
+    std::string log = Log();
+    int seen = 0;
+    for (size_t at = log.find(kReloaded); at != std::string::npos;
+         at = log.find(kReloaded, at + 1)) {
+      ++seen;
+    }
+    if (seen >= reloads_) return absl::OkStatus();
+    if (log.find("reload failed") != std::string::npos) {
+      return absl::FailedPreconditionError("the reload failed:\n" + log);
+    }
+    absl::SleepFor(absl::Milliseconds(20));
+  }
+  return absl::DeadlineExceededError("no reload in the broker's log:\n" +
+                                     Log());
+}
+
 }  // namespace certbroker::testing

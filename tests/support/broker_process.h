@@ -61,12 +61,18 @@ class BrokerProcess {
   bool WaitForLog(const std::string& text,
                   absl::Duration timeout = absl::Seconds(10)) const;
 
+  // Reload has the broker reload its configuration (SIGHUP) and waits for
+  // the log to say it did. Fails (with the log) when it says the reload
+  // failed, or after 20 s.
+  absl::Status Reload();
+
  private:
   BrokerProcess() = default;
 
   pid_t pid_ = -1;
   std::string log_path_;
   std::vector<std::string> addresses_;
+  int reloads_ = 0;  // Reloads asked of this process.
 };
 
 }  // namespace certbroker::testing

@@ -106,27 +106,12 @@ void JobPeersTest::StartBrokerOnSamePort() {
                             absl::StrCat("--listen=127.0.0.1:", broker_port_)},
                            dir_.path());
   if (broker.ok()) broker_ = std::move(broker).value();
-  reloads_ = 0;
 }
 
 void JobPeersTest::ReloadBroker(const std::string& config) {
   dir_.Write("config.yaml", config);
-  broker_->Signal(SIGHUP);
-  ++reloads_;
-  absl::Time deadline = absl::Now() + absl::Seconds(20);
-  while (absl::Now() < deadline) {
-    std::string log = broker_->Log();
-    int seen = 0;
-    for (size_t at = log.find("reloaded policy_version=");
-         at != std::string::npos;
-         at = log.find("reloaded policy_version=", at + 1)) {
-      ++seen;
-    }
-    if (seen >= reloads_) return;
-    ASSERT_EQ(log.find("reload failed"), std::string::npos) << log;
-    absl::SleepFor(absl::Milliseconds(20));
-  }
-  FAIL() << "the broker did not reload: " << broker_->Log();
+  absl::Status reloaded = broker_->Reload();
+  ASSERT_TRUE(reloaded.ok()) << reloaded;
 }
 
 }  // namespace certbroker::testing

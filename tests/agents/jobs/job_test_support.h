@@ -58,9 +58,6 @@ class JobPeersTest : public ::testing::Test {
   int port_ = 0;
   std::string data_;   // www/files/data.bin
   std::string small_;  // www/files/small.bin
-
- private:
-  int reloads_ = 0;
 };
 
 }  // namespace certbroker::testing

@@ -65,7 +65,6 @@ class SdkBrokerTest : public ::testing::Test {
   TempDir dir_;
   SdkPki pki_;
   std::unique_ptr<BrokerProcess> broker_;
-  int reloads_ = 0;
 };
 
 // Answer receives one asynchronous answer and the thread it came on.
