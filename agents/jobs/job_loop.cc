@@ -50,7 +50,11 @@ JobLoop::JobLoop(const JobManagerOptions& options, agent::TlsBinding& binding,
       checkpoint_timer_(*io_) {}
 
 JobLoop::~JobLoop() {
-  // Timers and the pool belong to the loop; it has stopped by now.
+  // The loop's thread has ended. Run what it left queued (the release of
+  // finished downloads, cancelled timers' handlers), then drop the timers
+  // and the pool before the io_context that serves them.
+  io_->restart();
+  io_->poll();
   jobs_.clear();
   pool_.reset();
 }
