@@ -70,7 +70,6 @@ absl::StatusOr<const Stored*> Lookup(const std::map<std::string, Stored>& map,
 // simulation when certbrokerd runs with --enable_simulation alone.
 absl::Status SimulationOnlyError();
 
-
 // CertificateResource, TrustBundleResource and CrlResource describe stored
 // values for the API. A value that no longer parses is described as far as
 // possible.

@@ -125,13 +125,13 @@ bool WaitForPort(int port, absl::Duration timeout) {
 SdkPki SdkPki::Generate() {
   SdkPki pki;
   pki.server_root = MustIssue(devpki::RootSpec("SDK Server Root"), nullptr);
-  pki.server = MustIssue(
-      devpki::ServerSpec("server.test",
-                         {"exportable.test", "keyless.test", "both.test",
-                          "untrusted.test", "server.test", "nginx.test",
-                          "nocert.test"},
-                         {"127.0.0.1"}),
-      &pki.server_root);
+  pki.server =
+      MustIssue(devpki::ServerSpec("server.test",
+                                   {"exportable.test", "keyless.test",
+                                    "both.test", "untrusted.test",
+                                    "server.test", "nginx.test", "nocert.test"},
+                                   {"127.0.0.1"}),
+                &pki.server_root);
   pki.other_root = MustIssue(devpki::RootSpec("SDK Other Root"), nullptr);
   pki.client_root = MustIssue(devpki::RootSpec("SDK Client Root"), nullptr);
   devpki::CertificateSpec client = devpki::ClientSpec("sdk-client");
