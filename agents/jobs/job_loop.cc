@@ -9,6 +9,7 @@
 
 #include "absl/strings/str_cat.h"
 #include "agents/jobs/job_rules.h"
+#include "agents/transfer/part_file.h"
 #include "broker/common/log.h"
 #include "broker/common/proto_duration.h"
 
@@ -323,9 +324,20 @@ absl::StatusOr<Job> JobLoop::Complete(const std::string& job_id) {
                      "; only a TRANSFERRED job can be completed"));
   }
   for (int i = 0; i < entry.job.files_size(); ++i) {
-    const std::string& path = entry.job.files(i).spec().local_path();
+    agent::v1::JobFile& file = *entry.job.mutable_files(i);
+    if (file.in_place()) continue;
+    const std::string& path = file.spec().local_path();
     absl::Status committed = transfer::CommitPartFile(path);
-    if (!committed.ok()) {
+    if (absl::IsNotFound(committed) &&
+        transfer::PartFile::Sha256OfFile(path).value_or("") == file.sha256()) {
+      // Renamed before a crash kept the journal from saying so.
+      committed = absl::OkStatus();
+    }
+    if (committed.ok()) {
+      file.set_in_place(true);
+      // Journal logs its failures; the rename itself is done.
+      Journal({&entry}).IgnoreError();
+    } else {
       transfer::TransferError error;
       error.context = transfer::ErrorContext::kLocalFile;
       error.message = absl::StrCat("cannot put file ", i,
@@ -336,6 +348,7 @@ absl::StatusOr<Job> JobLoop::Complete(const std::string& job_id) {
           absl::StrCat("job ", job_id, ": LOCAL_FILE: ", error.message));
     }
   }
+  entry.job.clear_error();  // A failed earlier CompleteJob's.
   absl::Status journalled = SetState(entry, agent::v1::ACKNOWLEDGED);
   if (!journalled.ok()) return journalled;
   LogInfo(absl::StrCat("job ", job_id, " completed"));

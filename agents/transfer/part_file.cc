@@ -248,6 +248,33 @@ absl::Status PartFile::Remove(const std::string& target_path) {
   return absl::OkStatus();
 }
 
+absl::StatusOr<std::string> PartFile::Sha256OfFile(const std::string& path) {
+  int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
+  if (fd < 0 && errno == ENOENT) {
+    return absl::NotFoundError(absl::StrCat("no file ", path));
+  }
+  if (fd < 0) return Errno("cannot open", path);
+  SHA256_CTX sha;
+  SHA256_Init(&sha);
+  std::vector<uint8_t> block(1 << 20);
+  while (true) {
+    ssize_t n = ::read(fd, block.data(), block.size());
+    if (n < 0 && errno == EINTR) continue;
+    if (n < 0) {
+      absl::Status failed = Errno("cannot read", path);
+      ::close(fd);
+      return failed;
+    }
+    if (n == 0) break;
+    SHA256_Update(&sha, block.data(), static_cast<size_t>(n));
+  }
+  ::close(fd);
+  uint8_t digest[SHA256_DIGEST_LENGTH];
+  SHA256_Final(digest, &sha);
+  return absl::BytesToHexString(
+      absl::string_view(reinterpret_cast<const char*>(digest), sizeof(digest)));
+}
+
 void PartFile::Discard() {
   if (fd_ >= 0) ::close(fd_);
   fd_ = -1;

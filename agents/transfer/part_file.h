@@ -77,6 +77,9 @@ class PartFile {
   // Remove deletes target_path's part file and sidecar; absent ones are no
   // error.
   static absl::Status Remove(const std::string& target_path);
+  // Sha256OfFile reads the file at `path` and returns its SHA-256
+  // (lowercase hex); NOT_FOUND when it does not exist.
+  static absl::StatusOr<std::string> Sha256OfFile(const std::string& path);
 
  private:
   PartFile() = default;

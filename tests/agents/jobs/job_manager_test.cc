@@ -161,6 +161,41 @@ TEST_F(JobManagerTest, TransfersTwoFilesOverOneConnectionAndCompletes) {
                          "completed"));
 }
 
+TEST_F(JobManagerTest, CompleteGoesOnFromWhereAFailedOneStopped) {
+  std::string first = Out("c1.bin"), second = Out("c2.bin");
+  std::string id =
+      NewJob({File(Url("exportable.test", "/files/data.bin"), first),
+              File(Url("exportable.test", "/files/small.bin"), second)});
+  WaitForState(id, agent::v1::TRANSFERRED);
+  // The second file's part goes missing: the first is put in place, the
+  // job stays TRANSFERRED and says which file failed.
+  ASSERT_EQ(::rename((second + ".certbroker-part").c_str(),
+                     (second + ".aside").c_str()),
+            0);
+  auto failed = manager_->Complete(id);
+  EXPECT_EQ(failed.status().code(), absl::StatusCode::kFailedPrecondition);
+  EXPECT_THAT(failed.status().message(),
+              HasSubstr(": LOCAL_FILE: cannot put file 1 in place: no part "
+                        "file "));
+  Job job = *manager_->Get(id);
+  EXPECT_EQ(job.state(), agent::v1::TRANSFERRED);
+  EXPECT_TRUE(job.files(0).in_place());
+  EXPECT_FALSE(job.files(1).in_place());
+  EXPECT_EQ(job.error().context(), agent::v1::LOCAL_FILE);
+  EXPECT_EQ(job.error().file_index(), 1);
+  EXPECT_TRUE(ReadFile(first) == data_);
+
+  // As if a crash came between the second rename and its journal entry:
+  // the file is at its destination with the right SHA-256.
+  ASSERT_EQ(::rename((second + ".aside").c_str(), second.c_str()), 0);
+  auto completed = manager_->Complete(id);
+  ASSERT_TRUE(completed.ok()) << completed.status();
+  EXPECT_EQ(completed->state(), agent::v1::ACKNOWLEDGED);
+  EXPECT_TRUE(completed->files(1).in_place());
+  EXPECT_FALSE(completed->has_error());
+  EXPECT_TRUE(ReadFile(second) == small_);
+}
+
 TEST_F(JobManagerTest, TransfersWithKeylessClientCertificate) {
   v1::GetClientCertificateRequest request;
   *request.mutable_target() = MakeTarget("keyless.test", port_);
