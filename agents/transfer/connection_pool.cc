@@ -8,6 +8,7 @@
 #include <utility>
 
 #include "absl/strings/str_cat.h"
+#include "absl/time/clock.h"
 
 namespace certbroker::transfer {
 namespace {
@@ -44,7 +45,13 @@ std::unique_ptr<agent::AsioTlsStream> ConnectionPool::Impl::Take(
   while (!idle.empty() && stream == nullptr) {
     Idle last = std::move(idle.back());
     idle.pop_back();
-    if (PeerStillOpen(*last.stream)) stream = std::move(last.stream);
+    // A connection whose verdict the broker no longer lets us reuse is
+    // closed: the next request gets a new handshake and a fresh verdict.
+    if (PeerStillOpen(*last.stream) &&
+        agent::TlsBinding::ServerVerdict(last.stream->native_handle())
+                .reusable_until > absl::Now()) {
+      stream = std::move(last.stream);
+    }
   }
   if (idle.empty()) idle_.erase(found);
   if (stream != nullptr) ++reused;

@@ -36,7 +36,8 @@ class ConnectionPool::Impl {
   SSL_CTX* ctx() { return ctx_.get(); }
 
   // Take returns the most recently used idle connection for `key` whose
-  // peer has not closed it, or null.
+  // peer has not closed it and whose broker verdict is still reusable
+  // (TlsOutcome::reusable_until), or null.
   std::unique_ptr<agent::AsioTlsStream> Take(const std::string& key);
   // Put keeps `stream`, idle after a complete response, for `key`; the
   // oldest connection of the key is closed when it has kMaxIdlePerKey.

@@ -48,6 +48,7 @@
 #include <vector>
 
 #include "absl/status/status.h"
+#include "absl/time/time.h"
 #include "certbroker/agent/broker_client.h"
 #include "certbroker/v1/broker.pb.h"
 
@@ -115,6 +116,10 @@ struct TlsOutcome {
   // local_check is the local verification's result ("ok" or its error
   // text), empty when the policy's mode did not need one.
   std::string local_check;
+  // reusable_until is when the broker's verdict stops being reusable: its
+  // answer's cache_ttl after it arrived. A connection kept alive past it
+  // should carry no new request (it would rest on a stale verdict).
+  absl::Time reusable_until = absl::InfinitePast();
 };
 
 // ClientCertificateInfo is what the client side presented.

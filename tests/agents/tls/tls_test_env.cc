@@ -125,13 +125,13 @@ bool WaitForPort(int port, absl::Duration timeout) {
 SdkPki SdkPki::Generate() {
   SdkPki pki;
   pki.server_root = MustIssue(devpki::RootSpec("SDK Server Root"), nullptr);
-  pki.server =
-      MustIssue(devpki::ServerSpec("server.test",
-                                   {"exportable.test", "keyless.test",
-                                    "both.test", "untrusted.test",
-                                    "server.test", "nginx.test", "nocert.test"},
-                                   {"127.0.0.1"}),
-                &pki.server_root);
+  pki.server = MustIssue(
+      devpki::ServerSpec(
+          "server.test",
+          {"exportable.test", "keyless.test", "both.test", "untrusted.test",
+           "server.test", "nginx.test", "nocert.test", "brief.test"},
+          {"127.0.0.1"}),
+      &pki.server_root);
   pki.other_root = MustIssue(devpki::RootSpec("SDK Other Root"), nullptr);
   pki.client_root = MustIssue(devpki::RootSpec("SDK Client Root"), nullptr);
   devpki::CertificateSpec client = devpki::ClientSpec("sdk-client");
@@ -208,6 +208,11 @@ rules:
     match: { hosts: [strict.test] }
     client_certificate: exportable-client
     server_validation: { trust_bundles: [server-roots], mode: BOTH }
+  - name: brief
+    match: { hosts: [brief.test] }
+    client_certificate: exportable-client
+    server_validation: { trust_bundles: [server-roots], mode: BROKER }
+    cache_ttl: 1s
   - name: nocert
     match: { hosts: [nocert.test] }
     server_validation: { trust_bundles: [server-roots], mode: BROKER }

@@ -24,6 +24,7 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_replace.h"
 #include "absl/strings/str_split.h"
+#include "absl/time/clock.h"
 #include "agents/transfer/part_file.h"
 #include "broker/x509/certificate.h"
 #include "gmock/gmock.h"
@@ -208,6 +209,24 @@ TEST_F(DownloadTest, KeepAliveReusesOneConnectionForTheSameHost) {
   EXPECT_FALSE(Connection(log[0]).empty());
   EXPECT_EQ(Connection(log[1]), Connection(log[0]));
   EXPECT_EQ(Connection(log[2]), Connection(log[0]));
+}
+
+TEST_F(DownloadTest, NoReuseOnceTheVerdictMayNoLongerBeReused) {
+  // Rule brief gives its verdicts a cache_ttl of 1 s: a connection idle
+  // past it is not reused, and the next request gets a fresh verdict.
+  DownloadOptions first = Options("/files/data.bin", "a");
+  first.url = absl::StrCat("https://brief.test:", port_, "/files/data.bin");
+  first.resolve["brief.test"] = "127.0.0.1";
+  FetchResult a = Fetch(first);
+  ASSERT_FALSE(a.error.has_value()) << a.error->ToString();
+  absl::SleepFor(absl::Milliseconds(1500));
+  DownloadOptions second = first;
+  second.output_path = dir_.Path("out/b");
+  FetchResult b = Fetch(second);
+  ASSERT_FALSE(b.error.has_value()) << b.error->ToString();
+  EXPECT_EQ(pool_->connections_opened(), 2u);
+  EXPECT_EQ(pool_->connections_reused(), 0u);
+  EXPECT_EQ(binding_->stats().server_verdicts, 2u);
 }
 
 TEST_F(DownloadTest, CancelledMidBodyResumesFromThePartFile) {
