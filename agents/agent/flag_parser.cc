@@ -7,6 +7,7 @@
 #include "absl/strings/ascii.h"
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
+#include "agents/transfer/part_file.h"
 #include "certbroker/agent/tls_binding.h"
 
 namespace certbroker::agent_cli {
@@ -102,11 +103,7 @@ absl::StatusOr<uint64_t> ParseByteCount(const std::string& name,
 }
 
 absl::StatusOr<std::string> ParseSha256(const std::string& value) {
-  bool hex = value.size() == 64;
-  for (char c : value) {
-    hex = hex && absl::ascii_isxdigit(static_cast<unsigned char>(c));
-  }
-  if (!hex) {
+  if (!transfer::IsSha256Hex(value)) {
     return absl::InvalidArgumentError(
         absl::StrCat("--sha256 must be 64 hex digits, not \"", value, "\""));
   }

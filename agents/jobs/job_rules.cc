@@ -12,23 +12,13 @@
 #include "absl/strings/str_format.h"
 #include "absl/strings/str_split.h"
 #include "agents/transfer/https_url.h"
+#include "agents/transfer/part_file.h"
 #include "broker/common/proto_duration.h"
 #include "certbroker/agent/tls_binding.h"
 
 namespace certbroker::jobs {
-namespace {
 
 using agent::v1::JobState;
-
-bool IsHex64(const std::string& text) {
-  if (text.size() != 64) return false;
-  for (char c : text) {
-    if (!absl::ascii_isxdigit(static_cast<unsigned char>(c))) return false;
-  }
-  return true;
-}
-
-}  // namespace
 
 absl::Status ValidateFileSpec(const agent::v1::FileSpec& spec,
                               const std::string& field) {
@@ -73,7 +63,7 @@ absl::Status ValidateFileSpec(const agent::v1::FileSpec& spec,
     return absl::InvalidArgumentError(
         absl::StrCat(field, ".local_path \"", path, "\" is a directory"));
   }
-  if (!spec.sha256().empty() && !IsHex64(spec.sha256())) {
+  if (!spec.sha256().empty() && !transfer::IsSha256Hex(spec.sha256())) {
     return absl::InvalidArgumentError(absl::StrCat(
         field, ".sha256 must be 64 hex digits, not \"", spec.sha256(), "\""));
   }

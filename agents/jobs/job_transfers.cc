@@ -2,13 +2,8 @@
 // Download per running job (its files one after another), progress and
 // the periodic checkpoint, and what a download's end does to its job
 // (next file, TRANSFERRED, TRANSIENT_ERROR with a retry timer, or ERROR).
-#include <fcntl.h>
-#include <sys/stat.h>
-#include <unistd.h>
 
 #include <boost/asio/post.hpp>
-#include <cerrno>
-#include <cstring>
 #include <utility>
 
 #include "absl/strings/str_cat.h"
@@ -23,19 +18,6 @@ namespace {
 
 namespace asio = boost::asio;
 using agent::v1::Job;
-
-// SyncPartFile makes `path`'s part file durable and returns its size (0
-// when there is none), for the journal after a download has ended.
-uint64_t SyncPartFile(const std::string& path) {
-  std::string part = path + transfer::PartFile::kPartSuffix;
-  int fd = ::open(part.c_str(), O_RDONLY | O_CLOEXEC);
-  if (fd < 0) return 0;
-  struct stat info;
-  uint64_t size = 0;
-  if (::fdatasync(fd) == 0 && ::fstat(fd, &info) == 0) size = info.st_size;
-  ::close(fd);
-  return size;
-}
 
 // Rank orders queued jobs: lower first.
 int Rank(agent::v1::Priority priority) {
@@ -203,7 +185,7 @@ void JobLoop::OnDone(const std::string& job_id, int file,
     Schedule();
     return;
   }
-  uint64_t synced = SyncPartFile(done.spec().local_path());
+  uint64_t synced = transfer::PartFile::SyncExisting(done.spec().local_path());
   done.set_bytes_transferred(synced);
   entry.synced = synced;
   OnFailure(entry, file, *result.error, result.received > 0);

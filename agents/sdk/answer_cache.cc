@@ -108,9 +108,7 @@ void AnswerCache::ObserveVersion(const std::string& policy_version) {
 void AnswerCache::ObserveVersionLocked(const std::string& policy_version) {
   if (policy_version.empty() || policy_version == policy_version_) return;
   policy_version_ = policy_version;
-  entries_.clear();
-  index_.clear();
-  by_handle_.clear();
+  ClearLocked();
 }
 
 void AnswerCache::EraseLocked(std::list<Entry>::iterator entry) {
@@ -158,6 +156,10 @@ bool AnswerCache::DropKeyHandle(const std::string& key_handle) {
 
 void AnswerCache::Clear() {
   absl::MutexLock lock(&mu_);
+  ClearLocked();
+}
+
+void AnswerCache::ClearLocked() {
   entries_.clear();
   index_.clear();
   by_handle_.clear();

@@ -102,6 +102,7 @@ class AnswerCache {
     absl::Time expires;
     std::string key_handle;  // Empty: none.
   };
+  void ClearLocked() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   void ObserveVersionLocked(const std::string& policy_version)
       ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   // EraseLocked removes one entry from the list and both indexes.

@@ -11,6 +11,7 @@
 #include "absl/synchronization/notification.h"
 #include "agents/sdk/client_core.h"
 #include "broker/common/file.h"
+#include "broker/common/proto_duration.h"
 #include "grpc/grpc.h"
 
 namespace certbroker::agent {
@@ -43,7 +44,7 @@ std::string VersionOf(const v1::OnClientCertificateResponse& r) {
 }
 
 absl::Duration TtlOf(const google::protobuf::Duration& ttl) {
-  return absl::Seconds(ttl.seconds()) + absl::Nanoseconds(ttl.nanos());
+  return ToDuration(ttl);
 }
 absl::Duration TtlOf(const v1::GetCertificatePolicyResponse& r) {
   return TtlOf(r.cache_ttl());

@@ -18,6 +18,7 @@
 #include "absl/status/statusor.h"
 #include "absl/synchronization/mutex.h"
 #include "absl/time/clock.h"
+#include "broker/common/proto_duration.h"
 #include "broker/x509/boringssl.h"
 #include "certbroker/agent/broker_client.h"
 #include "certbroker/agent/tls_binding.h"
@@ -119,9 +120,7 @@ TlsOutcome OutcomeOfVerdict(TlsStep step, const Verdict& verdict) {
   outcome.detail = verdict.detail();
   outcome.decision_id = verdict.decision_id();
   outcome.rule_name = verdict.rule_name();
-  outcome.reusable_until = absl::Now() +
-                           absl::Seconds(verdict.cache_ttl().seconds()) +
-                           absl::Nanoseconds(verdict.cache_ttl().nanos());
+  outcome.reusable_until = absl::Now() + ToDuration(verdict.cache_ttl());
   return outcome;
 }
 

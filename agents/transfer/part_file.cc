@@ -14,6 +14,7 @@
 #include <sstream>
 #include <vector>
 
+#include "absl/strings/ascii.h"
 #include "absl/strings/escaping.h"
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
@@ -246,6 +247,25 @@ absl::Status PartFile::Remove(const std::string& target_path) {
     }
   }
   return absl::OkStatus();
+}
+
+bool IsSha256Hex(const std::string& text) {
+  if (text.size() != 2 * SHA256_DIGEST_LENGTH) return false;
+  for (char c : text) {
+    if (!absl::ascii_isxdigit(static_cast<unsigned char>(c))) return false;
+  }
+  return true;
+}
+
+uint64_t PartFile::SyncExisting(const std::string& target_path) {
+  std::string part = target_path + kPartSuffix;
+  int fd = ::open(part.c_str(), O_RDONLY | O_CLOEXEC);
+  if (fd < 0) return 0;
+  struct stat info;
+  uint64_t size = 0;
+  if (::fdatasync(fd) == 0 && ::fstat(fd, &info) == 0) size = info.st_size;
+  ::close(fd);
+  return size;
 }
 
 absl::StatusOr<std::string> PartFile::Sha256OfFile(const std::string& path) {

@@ -19,6 +19,10 @@ namespace certbroker::transfer {
 
 // PartFile is the part file of one target, open for writing. Not
 // thread-safe. The destructor closes the file and leaves it in place.
+// IsSha256Hex is true for 64 hex digits (any case): a SHA-256 as the
+// transfer agent's flags and requests give it.
+bool IsSha256Hex(const std::string& text);
+
 class PartFile {
  public:
   // kPartSuffix and kMetaSuffix name the files beside the target.
@@ -77,6 +81,10 @@ class PartFile {
   // Remove deletes target_path's part file and sidecar; absent ones are no
   // error.
   static absl::Status Remove(const std::string& target_path);
+  // SyncExisting makes target_path's part file durable (fdatasync) and
+  // returns its size: 0 when there is none or it cannot be synced (then
+  // nothing of it may be counted on).
+  static uint64_t SyncExisting(const std::string& target_path);
   // Sha256OfFile reads the file at `path` and returns its SHA-256
   // (lowercase hex); NOT_FOUND when it does not exist.
   static absl::StatusOr<std::string> Sha256OfFile(const std::string& path);

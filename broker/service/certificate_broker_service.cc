@@ -87,9 +87,9 @@ void RecordVerdict(const v1::OnServerCertificateResponse& response,
   decision.detail = response.detail();
 }
 
-void SetTimestamp(absl::Time time, google::protobuf::Timestamp* out) {
-  out->set_seconds(absl::ToUnixSeconds(time));
-  out->set_nanos(0);
+// SetTimestampSeconds sets `out` to `time` rounded down to whole seconds.
+void SetTimestampSeconds(absl::Time time, google::protobuf::Timestamp* out) {
+  SetTimestamp(absl::FromUnixSeconds(absl::ToUnixSeconds(time)), *out);
 }
 
 }  // namespace
@@ -285,7 +285,7 @@ absl::Status CertificateBrokerService::DecideClientCertificate(
                                            certificate->not_after, now));
     v1::KeyHandle* key_handle = response.mutable_key_handle();
     key_handle->set_handle(std::move(handle.handle));
-    SetTimestamp(handle.expires, key_handle->mutable_expires());
+    SetTimestampSeconds(handle.expires, key_handle->mutable_expires());
     for (uint16_t scheme : schemes) {
       key_handle->add_signature_algorithms(scheme);
     }
@@ -294,8 +294,9 @@ absl::Status CertificateBrokerService::DecideClientCertificate(
   for (const std::string& der : certificate->chain_der) {
     response.add_certificate_chain(der);
   }
-  SetTimestamp(certificate->not_after, response.mutable_not_after());
-  SetTimestamp(certificate->RefreshAfter(), response.mutable_refresh_after());
+  SetTimestampSeconds(certificate->not_after, response.mutable_not_after());
+  SetTimestampSeconds(certificate->RefreshAfter(),
+                      response.mutable_refresh_after());
   response.set_certificate_id(certificate->id);
   decision.leaf_fingerprint = absl::BytesToHexString(leaf_sha256);
   response.set_policy_version(snapshot.version());
